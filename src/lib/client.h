@@ -1,0 +1,67 @@
+/*
+ * client: the shared HTTP client (libcurl) of minitower-runner, minitower-cli
+ * and the tests. One struct client per thread (it owns one curl easy handle,
+ * reused for keep-alive). Requests are synchronous; bodies and responses are
+ * bounded buffers; downloads stream to a file descriptor.
+ * (Interface fixed by the lead; implementation owned by the CLI work.)
+ */
+#ifndef MT_CLIENT_H
+#define MT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct client;
+
+struct client_header {
+	const char *name;
+	const char *value;
+};
+
+struct client_req {
+	const char	*method;	/* "GET", "POST", "DELETE", ... */
+	const char	*path;		/* appended to the base URL, e.g. "/api/v1/me" */
+	const char	*bearer;	/* Authorization: Bearer <bearer>, or NULL */
+	const struct client_header *headers;	/* extra headers, NULL-name terminated, or NULL */
+	const char	*body;		/* request body (JSON), or NULL */
+	size_t		 body_len;
+	const char	*upload_file;	/* multipart upload of this file as field "artifact", or NULL */
+	const char	*upload_name;	/* filename sent for upload_file */
+	int		 download_fd;	/* >= 0: a 2xx body is written here instead of resp->body */
+	long		 timeout_ms;	/* total timeout, 0 = none */
+	long		 connect_timeout_ms;	/* 0 = 10 s */
+	int		 progress;	/* draw an upload progress bar on stderr */
+};
+
+struct client_resp {
+	long		 status;	/* HTTP status, 0 when no response arrived */
+	struct buf	 body;		/* response body (bounded, 16 MiB) */
+	char		 request_id[136];
+	char		 lease_remaining_ms[32];	/* X-Lease-Remaining-Ms, "" when absent */
+	char		 artifact_sha256[72];	/* X-Artifact-SHA256 */
+	char		 entrypoint[4096];	/* X-Entrypoint */
+	char		 timeout_seconds[32];	/* X-Timeout-Seconds */
+	char		 import_paths[8192];	/* X-Import-Paths */
+	char		 retry_after[32];
+	char		 replayed[16];		/* Idempotent-Replayed */
+};
+
+/* Creates a client for base_url (a trailing '/' is ignored). Never fails. */
+struct client *client_new(const char *base_url);
+/* Frees the client; NULL is a no-op. */
+void client_free(struct client *c);
+/* Initialises / releases a response (call client_resp_free after each use). */
+void client_resp_init(struct client_resp *r);
+void client_resp_free(struct client_resp *r);
+/* Performs one request. Returns 0 when an HTTP response arrived (any status,
+ * see resp->status), -1 on a transport failure (err: ERR_IO, curl's text). */
+int client_do(struct client *c, const struct client_req *req,
+    struct client_resp *resp, struct err *err);
+/* The server's error message of a JSON error envelope in body, or the raw
+ * body, or the HTTP status text; written into out. */
+void client_error_message(const struct client_resp *r, char *out, size_t outsz);
+
+#endif
