@@ -2,7 +2,6 @@
  * util: allocation, strict number parsing, durations, clocks and RFC 3339
  * timestamps. Everything here is pure and thread-safe.
  */
-#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
