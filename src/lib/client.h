@@ -16,6 +16,10 @@
 
 struct client;
 
+/* Initialises libcurl (curl_global_init). Call once, before any thread starts
+ * and before client_new; later calls are no-ops. */
+void client_global_init(void);
+
 struct client_header {
 	const char *name;
 	const char *value;
@@ -34,6 +38,17 @@ struct client_req {
 	long		 timeout_ms;	/* total timeout, 0 = none */
 	long		 connect_timeout_ms;	/* 0 = 10 s */
 	int		 progress;	/* draw an upload progress bar on stderr */
+	/* Extensions (all optional; zero means off). */
+	/* A 2xx body is passed to sink as it arrives (instead of resp->body or
+	 * download_fd). A non-zero return stops the transfer; client_do then
+	 * still returns 0 and sets resp->sink_stopped. */
+	int		(*sink)(void *arg, const char *data, size_t len);
+	void		*sink_arg;
+	/* Fail with a transport error when fewer than stall_bytes bytes are
+	 * sent or received in any stall_ms window (e.g. 1 byte in 45 s for an
+	 * event stream, 1024 bytes in 30 s for an artifact upload). */
+	long		 stall_bytes;
+	long		 stall_ms;
 };
 
 struct client_resp {
@@ -47,6 +62,10 @@ struct client_resp {
 	char		 import_paths[8192];	/* X-Import-Paths */
 	char		 retry_after[32];
 	char		 replayed[16];		/* Idempotent-Replayed */
+	/* Extensions. */
+	char		 content_type[128];
+	int		 header_truncated;	/* a captured header did not fit its field */
+	int		 sink_stopped;		/* the sink ended the transfer */
 };
 
 /* Creates a client for base_url (a trailing '/' is ignored). Never fails. */
@@ -57,7 +76,9 @@ void client_free(struct client *c);
 void client_resp_init(struct client_resp *r);
 void client_resp_free(struct client_resp *r);
 /* Performs one request. Returns 0 when an HTTP response arrived (any status,
- * see resp->status), -1 on a transport failure (err: ERR_IO, curl's text). */
+ * see resp->status), -1 on a transport failure (err: ERR_IO, curl's text).
+ * resp must have been initialised; it is reset first. A response body over
+ * 16 MiB (when it goes to resp->body) is a transport failure. */
 int client_do(struct client *c, const struct client_req *req,
     struct client_resp *resp, struct err *err);
 /* The server's error message of a JSON error envelope in body, or the raw
