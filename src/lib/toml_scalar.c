@@ -318,7 +318,7 @@ decimal(const char **pp, const char *s, const char *end,
 	digits = p;
 	n = scan_digits(&p, end, 10);
 	if (n <= 0)
-		FAIL(s, "invalid number");
+		FAIL(s, "invalid value");
 	if (n > 1 && *digits == '0')
 		FAIL(s, "leading zeros are not allowed");
 	if (p < end && *p == '.') {

@@ -331,42 +331,61 @@ skip_reason(const char *name)
 	return NULL;
 }
 
-int
-main(void)
+/* Runs every .toml case of dir/listname, numbering from *n; returns the
+ * number of failures, or -1 when the list cannot be read. */
+static int
+run_list(const char *dir, const char *listname, const char *label, int *n)
 {
-	const char *base = getenv("MT_CONFORMANCE_DIR");
-	char dir[4096], path[4200], line[1024], why[1024];
+	char path[4200], line[1024], why[1024];
 	const char *reason, *fail;
-	int n = 0, failed = 0;
+	int failed = 0;
 	FILE *list;
 
-	snprintf(dir, sizeof(dir), "%s/toml-test",
-	    base != NULL && *base != '\0' ? base : "../shared/conformance");
-	snprintf(path, sizeof(path), "%s/files-toml-1.0.0", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, listname);
 	list = fopen(path, "r");
-	if (list == NULL) {
-		printf("1..1\nnot ok 1 - toml-test corpus not found at %s\n", dir);
-		return 1;
-	}
+	if (list == NULL)
+		return -1;
 	while (fgets(line, sizeof(line), list) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (strlen(line) < 6 || strcmp(line + strlen(line) - 5, ".toml") != 0)
 			continue;
-		n++;
+		++*n;
 		reason = skip_reason(line);
 		if (reason != NULL) {
-			printf("ok %d - %s # SKIP %s\n", n, line, reason);
+			printf("ok %d - %s%s # SKIP %s\n", *n, label, line, reason);
 			continue;
 		}
 		fail = run_case(dir, line, why, sizeof(why));
 		if (fail == NULL) {
-			printf("ok %d - %s\n", n, line);
+			printf("ok %d - %s%s\n", *n, label, line);
 		} else {
-			printf("not ok %d - %s\n# %s\n", n, line, fail);
+			printf("not ok %d - %s%s\n# %s\n", *n, label, line, fail);
 			failed++;
 		}
 	}
 	fclose(list);
+	return failed;
+}
+
+int
+main(void)
+{
+	const char *base = getenv("MT_CONFORMANCE_DIR");
+	char dir[4096];
+	int n = 0, failed, own;
+
+	snprintf(dir, sizeof(dir), "%s/toml-test",
+	    base != NULL && *base != '\0' ? base : "../shared/conformance");
+	failed = run_list(dir, "files-toml-1.0.0", "", &n);
+	if (failed < 0) {
+		printf("not ok %d - toml-test corpus not found at %s\n", ++n, dir);
+		failed = 1;
+	}
+	own = run_list("tests/data/toml", "files", "own/", &n);
+	if (own < 0) {
+		printf("not ok %d - tests/data/toml/files not found (run from the repository root)\n", ++n);
+		own = 1;
+	}
 	printf("1..%d\n", n);
-	return failed > 0;
+	return failed + own > 0;
 }
