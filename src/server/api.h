@@ -1,0 +1,42 @@
+/*
+ * api: the handlers, one per endpoint, grouped by resource in api_*.c. Each
+ * decodes the request, calls the store, encodes the answer. Authentication
+ * has already run (routes.c) and filled rq->team or rq->runner.
+ */
+#ifndef MT_API_H
+#define MT_API_H
+
+#include "http.h"
+
+struct config;
+
+/* Shared configuration for handlers (set once at start-up). */
+extern const struct config *api_cfg;
+void api_init(const struct config *cfg);
+
+typedef void api_handler(struct req *rq, struct resp *rs);
+
+/* api_misc.c */
+api_handler api_health, api_ready, api_metrics, api_ui;
+/* api_auth.c */
+api_handler api_auth_options, api_signup, api_login, api_bootstrap, api_me,
+    api_token_create, api_token_list, api_token_revoke;
+/* api_apps.c */
+api_handler api_app_create, api_app_list, api_app_get, api_version_upload,
+    api_version_list;
+/* Pre-check of an upload before its body is read (auth done): the app. */
+int api_version_precheck(struct req *rq, struct resp *rs);
+/* api_runs.c (team side) */
+api_handler api_run_create, api_app_runs, api_run_list, api_run_summary, api_run_get,
+    api_run_cancel, api_run_logs, api_run_stream, api_run_attempts, api_admin_runners;
+/* api_runner.c (runner protocol) */
+api_handler api_runner_register, api_lease, api_start, api_heartbeat, api_logs_post,
+    api_result, api_artifact, api_release;
+
+/* Decoding helper: the request body as JSON ({} for an empty body when
+ * empty_ok). Returns NULL (and answers 400 msg) when it does not decode. */
+json_t *api_body(struct req *rq, struct resp *rs, bool empty_ok, const char *msg);
+/* Parses the {run} path segment; answers 400 "invalid run ID" on failure. */
+int api_run_id(struct req *rq, struct resp *rs, int64_t *id);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * config: minitowerd's configuration from the environment (observability.md
+ * §3.1), parsed and validated in table order; the first failure is reported.
+ */
+#ifndef MT_CONFIG_H
+#define MT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define CONFIG_MAX_ORIGINS 32
+
+struct config {
+	char	*listen_host;		/* NULL: every interface */
+	int	 listen_port;
+	char	*db_path;
+	bool	 db_sync_full;
+	char	*objects_dir;
+	char	*bootstrap_token;	/* "" when unset */
+	bool	 signup_enabled;
+	char	*registration_token;
+	char	*metrics_token;		/* "" when unset */
+	char	*cors_origins[CONFIG_MAX_ORIGINS];
+	int	 ncors;
+	char	*ui_dir;		/* NULL when unset */
+	bool	 access_log;
+	int64_t	 lease_ttl_ms;
+	int64_t	 expiry_interval_ms;	/* <= 0: reaper disabled */
+	int64_t	 prune_after_ms;	/* <= 0: pruning disabled */
+	int64_t	 max_body;
+	int64_t	 max_artifact;
+	int64_t	 max_expanded;
+	int64_t	 max_entries;
+	int64_t	 hash_concurrency;
+	int64_t	 login_failures_per_min;
+	int64_t	 signups_per_min;
+	int64_t	 max_conns_per_ip;
+};
+
+/* Reads the configuration from the environment into cfg. Returns 0, or -1
+ * with the spec's message in err. */
+int config_load(struct config *cfg, struct err *err);
+/* Releases the strings of cfg. */
+void config_free(struct config *cfg);
+
+#endif

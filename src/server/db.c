@@ -1,0 +1,420 @@
+/*
+ * db: connections, transactions, the statement cache and migrations. The
+ * writer connection is shared behind a mutex (SQLite serializes writers
+ * anyway; the mutex queues them fairly instead of spinning on SQLITE_BUSY);
+ * readers are per thread, which WAL allows without blocking the writer.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#define STMT_CACHE 256
+
+struct conn {
+	sqlite3		*db;
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*st;
+	} cache[STMT_CACHE];
+	struct conn	*next;		/* list of all connections */
+};
+
+struct migration_file {
+	const char *name;
+	const char *sql;
+};
+#include "migrations.h"
+
+static char *db_path;
+static bool db_sync_full;
+static struct conn *writer;
+static pthread_mutex_t writer_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *all_conns;
+static _Thread_local struct conn *reader;
+
+static struct conn *
+conn_open(bool is_writer, struct err *err)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+	char pragmas[256];
+	char *emsg = NULL;
+
+	if (sqlite3_open_v2(db_path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		err_set(err, ERR_IO, "%s", c->db ? sqlite3_errmsg(c->db) : "cannot open database");
+		sqlite3_close(c->db);
+		free(c);
+		return NULL;
+	}
+	snprintf(pragmas, sizeof(pragmas), "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
+	    "%s PRAGMA synchronous=%s;", is_writer ? "PRAGMA journal_mode=WAL;" : "",
+	    db_sync_full ? "FULL" : "NORMAL");
+	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &emsg) != SQLITE_OK) {
+		err_set(err, ERR_IO, "%s", emsg ? emsg : "pragma failed");
+		sqlite3_free(emsg);
+		sqlite3_close(c->db);
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_lock(&list_mu);
+	c->next = all_conns;
+	all_conns = c;
+	pthread_mutex_unlock(&list_mu);
+	return c;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	int i;
+
+	for (i = 0; i < STMT_CACHE; i++)
+		if (c->cache[i].st != NULL)
+			sqlite3_finalize(c->cache[i].st);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static int
+migrate(struct err *err)
+{
+	size_t n = sizeof(migration_files) / sizeof(migration_files[0]), i;
+	int64_t maxknown = 0, maxdb = 0, v;
+	sqlite3_stmt *st;
+	int rc;
+	struct conn *c;
+
+	if (db_exec(writer, "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER "
+	    "PRIMARY KEY, applied_at INTEGER NOT NULL)", err, "") == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		v = strtoll(migration_files[i].name, NULL, 10);
+		if (v > maxknown)
+			maxknown = v;
+	}
+	st = db_prep(writer, "SELECT COALESCE(MAX(version),0) FROM schema_migrations", "");
+	if (st == NULL || db_step(writer, st, err) != SQLITE_ROW)
+		return err_set(err, ERR_INTERNAL, "reading schema_migrations failed");
+	maxdb = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (maxdb > maxknown)
+		return err_set(err, ERR_INTERNAL, "database schema version %lld is newer than "
+		    "this server supports (%lld)", (long long)maxdb, (long long)maxknown);
+	for (i = 0; i < n; i++) {
+		const char *sql = migration_files[i].sql;
+		char *emsg = NULL;
+
+		v = strtoll(migration_files[i].name, NULL, 10);
+		st = db_prep(writer, "SELECT 1 FROM schema_migrations WHERE version=?", "i", v);
+		if ((rc = db_step(writer, st, err)) == -1)
+			return -1;
+		sqlite3_reset(st);
+		if (rc == SQLITE_ROW)
+			continue;
+		while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r')
+			sql++;
+		if (*sql == '\0')
+			return err_set(err, ERR_INTERNAL, "migration %s is empty", migration_files[i].name);
+		if ((c = db_begin(err)) == NULL)
+			return -1;
+		if (sqlite3_exec(c->db, sql, NULL, NULL, &emsg) != SQLITE_OK) {
+			err_set(err, ERR_INTERNAL, "migration %s: %s", migration_files[i].name,
+			    emsg ? emsg : "failed");
+			sqlite3_free(emsg);
+			db_rollback(c);
+			return -1;
+		}
+		if (db_exec(c, "INSERT INTO schema_migrations(version, applied_at) VALUES(?,?)",
+		    err, "ii", v, now_ms()) == -1) {
+			db_rollback(c);
+			return -1;
+		}
+		if (db_commit(c, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+db_open(const char *path, bool sync_full, struct err *err)
+{
+	db_path = xstrdup(path);
+	db_sync_full = sync_full;
+	if ((writer = conn_open(true, err)) == NULL)
+		return -1;
+	if (migrate(err) == -1) {
+		err->code = ERR_INTERNAL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_close(void)
+{
+	struct conn *c, *next;
+
+	pthread_mutex_lock(&list_mu);
+	for (c = all_conns; c != NULL; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
+	all_conns = NULL;
+	writer = NULL;
+	reader = NULL;
+	pthread_mutex_unlock(&list_mu);
+	free(db_path);
+	db_path = NULL;
+}
+
+struct conn *
+db_begin(struct err *err)
+{
+	char *emsg = NULL;
+
+	pthread_mutex_lock(&writer_mu);
+	if (sqlite3_exec(writer->db, "BEGIN IMMEDIATE", NULL, NULL, &emsg) != SQLITE_OK) {
+		err_set(err, ERR_INTERNAL, "begin: %s", emsg ? emsg : "failed");
+		sqlite3_free(emsg);
+		pthread_mutex_unlock(&writer_mu);
+		return NULL;
+	}
+	return writer;
+}
+
+int
+db_commit(struct conn *c, struct err *err)
+{
+	char *emsg = NULL;
+
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &emsg) != SQLITE_OK) {
+		err_set(err, ERR_INTERNAL, "commit: %s", emsg ? emsg : "failed");
+		sqlite3_free(emsg);
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		pthread_mutex_unlock(&writer_mu);
+		return -1;
+	}
+	pthread_mutex_unlock(&writer_mu);
+	return 0;
+}
+
+void
+db_rollback(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&writer_mu);
+}
+
+struct conn *
+db_reader(void)
+{
+	struct err err;
+
+	if (reader == NULL && (reader = conn_open(false, &err)) == NULL)
+		log_error("db error", "error=%s", err.msg);
+	return reader;
+}
+
+void
+db_reader_release(void)
+{
+	struct conn **pp;
+
+	if (reader == NULL)
+		return;
+	pthread_mutex_lock(&list_mu);
+	for (pp = &all_conns; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == reader) {
+			*pp = reader->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&list_mu);
+	conn_close(reader);
+	reader = NULL;
+}
+
+static sqlite3_stmt *
+cached(struct conn *c, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE, i;
+
+	for (i = 0; i < STMT_CACHE; i++) {
+		size_t k = (h + i) % STMT_CACHE;
+
+		if (c->cache[k].sql == sql) {
+			sqlite3_reset(c->cache[k].st);
+			sqlite3_clear_bindings(c->cache[k].st);
+			return c->cache[k].st;
+		}
+		if (c->cache[k].sql == NULL) {
+			if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			    &c->cache[k].st, NULL) != SQLITE_OK) {
+				log_error("db error", "error=%s sql=%s", sqlite3_errmsg(c->db), sql);
+				c->cache[k].st = NULL;
+				return NULL;
+			}
+			c->cache[k].sql = sql;
+			return c->cache[k].st;
+		}
+	}
+	log_error("db error", "error=%s", "statement cache full");
+	return NULL;
+}
+
+static sqlite3_stmt *
+db_vprep(struct conn *c, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int i = 1;
+
+	if (c == NULL || (st = cached(c, sql)) == NULL)
+		return NULL;
+	for (; *fmt != '\0'; fmt++, i++) {
+		switch (*fmt) {
+		case 'i':
+			sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 'z': {
+			int64_t v = va_arg(ap, int64_t);
+			if (v == 0)
+				sqlite3_bind_null(st, i);
+			else
+				sqlite3_bind_int64(st, i, v);
+			break;
+		}
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			if (s == NULL)
+				sqlite3_bind_null(st, i);
+			else
+				sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+			break;
+		}
+		case 'S': {
+			const char *s = va_arg(ap, const char *);
+			size_t n = va_arg(ap, size_t);
+			if (s == NULL)
+				sqlite3_bind_null(st, i);
+			else
+				sqlite3_bind_text64(st, i, s, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+			break;
+		}
+		default:
+			sqlite3_bind_null(st, i);
+		}
+	}
+	return st;
+}
+
+sqlite3_stmt *
+db_prep(struct conn *c, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = db_vprep(c, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+int
+db_step(struct conn *c, sqlite3_stmt *st, struct err *err)
+{
+	int rc;
+
+	if (st == NULL)
+		return err_set(err, ERR_INTERNAL, "statement unavailable");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	err_set(err, ERR_INTERNAL, "%s", sqlite3_errmsg(c->db));
+	return -1;
+}
+
+int
+db_exec(struct conn *c, const char *sql, struct err *err, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = db_vprep(c, sql, fmt, ap);
+	va_end(ap);
+	rc = db_step(c, st, err);
+	if (st != NULL)
+		sqlite3_reset(st);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+db_changes(struct conn *c)
+{
+	return sqlite3_changes(c->db);
+}
+
+int64_t
+db_last_id(struct conn *c)
+{
+	return sqlite3_last_insert_rowid(c->db);
+}
+
+bool
+db_is_unique_violation(struct conn *c)
+{
+	return sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE ||
+	    sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+char *
+db_col_strdup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	t = sqlite3_column_text(st, col);
+	return xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, col));
+}
+
+int64_t
+db_col_i64(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_int64(st, col);
+}
+
+bool
+db_col_null(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL;
+}
+
+int
+db_ping(void)
+{
+	struct conn *c = db_reader();
+	sqlite3_stmt *st;
+	struct err err;
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	sqlite3_busy_timeout(c->db, 2000);
+	st = db_prep(c, "SELECT 1", "");
+	rc = db_step(c, st, &err);
+	if (st != NULL)
+		sqlite3_reset(st);
+	sqlite3_busy_timeout(c->db, 5000);
+	return rc == SQLITE_ROW ? 0 : -1;
+}

@@ -1,0 +1,60 @@
+/*
+ * db: the SQLite plumbing shared by the store files (store_*.c), and only by
+ * them: one writer connection behind a mutex for BEGIN IMMEDIATE
+ * transactions, one reader connection per thread, statements prepared once
+ * per connection, and a compact binder. Nothing outside src/server/store*.c
+ * and db.c includes this header or sqlite3.h.
+ */
+#ifndef MT_DB_H
+#define MT_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct conn;
+
+/* Opens the database (WAL, foreign keys, busy timeout) and applies the
+ * migrations. Returns 0, or -1 with err ("db error" / "migration error" text
+ * decided by the caller from err->code: ERR_IO open, ERR_INTERNAL migration). */
+int db_open(const char *path, bool sync_full, struct err *err);
+/* Closes every connection (call after all threads stopped). */
+void db_close(void);
+
+/* Takes the writer mutex and runs BEGIN IMMEDIATE; returns the writer or NULL
+ * (err set) on failure, in which case the mutex is released. */
+struct conn *db_begin(struct err *err);
+/* COMMIT and release; -1 (rolled back, err set) on failure. */
+int db_commit(struct conn *c, struct err *err);
+/* ROLLBACK and release; a NULL c is a no-op. */
+void db_rollback(struct conn *c);
+/* This thread's reader connection (opened on first use). */
+struct conn *db_reader(void);
+/* Closes this thread's reader connection, if any (thread exit). */
+void db_reader_release(void);
+
+/* Returns the cached prepared statement for sql (pointer identity: pass a
+ * string literal or a static string), reset, with the arguments bound:
+ * fmt letters: i int64_t, s const char * (NULL → SQL NULL),
+ * S const char * + size_t (text with length; NULL → NULL), n SQL NULL,
+ * z int64_t where 0 means NULL. NULL on a prepare error (logged). */
+sqlite3_stmt *db_prep(struct conn *c, const char *sql, const char *fmt, ...);
+/* sqlite3_step wrapper: SQLITE_ROW / SQLITE_DONE, or -1 with err set. */
+int db_step(struct conn *c, sqlite3_stmt *st, struct err *err);
+/* Runs a statement that returns no rows; -1 with err set on failure. */
+int db_exec(struct conn *c, const char *sql, struct err *err, const char *fmt, ...);
+/* sqlite3_changes of the connection. */
+int db_changes(struct conn *c);
+int64_t db_last_id(struct conn *c);
+/* True when the last error was a UNIQUE constraint violation. */
+bool db_is_unique_violation(struct conn *c);
+/* Column helpers: NULL-safe copies. */
+char *db_col_strdup(sqlite3_stmt *st, int col);	/* NULL when SQL NULL */
+int64_t db_col_i64(sqlite3_stmt *st, int col);
+bool db_col_null(sqlite3_stmt *st, int col);
+/* Pings with a bounded timeout (2 s); 0 ok. */
+int db_ping(void);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * minitowerd: configuration, the database, the object store, then the HTTP
+ * daemon and the clock (reaper); the main thread waits for SIGINT/SIGTERM
+ * and shuts down in order: stop accepting, answer waiters, drain, stop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api.h"
+#include "config.h"
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "reaper.h"
+#include "routes.h"
+#include "store.h"
+#include "throttle.h"
+#include "util.h"
+
+static int
+objects_dir(const char *dir, struct err *err)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return err_set(err, ERR_IO, "mkdir %s: %s", dir, strerror(errno));
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return err_set(err, ERR_IO, "%s is not a directory", dir);
+	return 0;
+}
+
+static void
+wait_for_signal(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigwait(&set, &sig);
+}
+
+int
+main(void)
+{
+	struct config cfg;
+	struct err err;
+	sigset_t set;
+
+	umask(077);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* every thread inherits this */
+	if (config_load(&cfg, &err) == -1) {
+		log_error("config error", "error=%s", err.msg);
+		return 1;
+	}
+	if (crypto_init() == -1)
+		fatal("libsodium initialisation failed");
+	if (store_open(cfg.db_path, cfg.db_sync_full, &err) == -1) {
+		log_error(err.code == ERR_IO ? "db error" : "migration error", "error=%s", err.msg);
+		return 1;
+	}
+	if (objects_dir(cfg.objects_dir, &err) == -1) {
+		log_error("objects store error", "error=%s", err.msg);
+		return 1;
+	}
+	if (cfg.signup_enabled)
+		log_warn("public signup enabled: any user can run code on shared runners", NULL);
+	metrics_init();
+	throttle_init(cfg.hash_concurrency);
+	api_init(&cfg);
+	routes_init(&cfg);
+	reaper_init(&cfg);
+	if (notify_start(cfg.expiry_interval_ms, reaper_tick) == -1 || http_start(&cfg, &err) == -1) {
+		log_error("server error", "error=%s", err.msg);
+		return 1;
+	}
+	wait_for_signal();
+	log_info("shutting down", NULL);
+	notify_stop();
+	http_stop();
+	store_close();
+	metrics_free();
+	config_free(&cfg);
+	return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * routes: the route table (method, template, authentication, handler) and
+ * the matching and ordering rules of api.md §0.11. http.c matches a request
+ * once when it arrives (for the body limit and the metrics label) and
+ * dispatches it on a worker thread once its body is read.
+ */
+#ifndef MT_ROUTES_H
+#define MT_ROUTES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http.h"
+
+struct config;
+
+/* Sets the configuration the routes consult (bootstrap token, UI, ...). */
+void routes_init(const struct config *cfg);
+/* Matches rq->path: sets rq->route, rq->param and rq->sub. */
+void routes_match(struct req *rq);
+/* The metrics/access-log label of the matched request ("other" if none). */
+const char *routes_label(const struct req *rq);
+/* Body limit in bytes for this request. */
+int64_t routes_body_limit(const struct req *rq);
+/* True when the request is an artifact upload (POST .../versions). */
+bool routes_is_upload(const struct req *rq);
+/* For uploads, before the body is read: authentication and the app lookup.
+ * Returns 0 to read the body, -1 when rs holds the final answer. */
+int routes_upload_precheck(struct req *rq, struct resp *rs);
+/* Runs the request through authentication, method checks and the handler. */
+void routes_dispatch(struct req *rq, struct resp *rs);
+
+#endif

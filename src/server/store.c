@@ -1,0 +1,617 @@
+/*
+ * store: teams, tokens, apps and versions (runs, attempts, logs and runners
+ * live in store_run.c). Reads use the calling thread's reader connection;
+ * writes run in one BEGIN IMMEDIATE transaction on the writer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "metrics.h"
+#include "store.h"
+#include "util.h"
+
+#define TOKEN_TOUCH_MS 60000
+
+int
+store_open(const char *path, bool sync_full, struct err *err)
+{
+	return db_open(path, sync_full, err);
+}
+
+void
+store_close(void)
+{
+	db_close();
+}
+
+int
+store_ping(void)
+{
+	return db_ping();
+}
+
+/* Copies a text column into a fixed buffer. */
+static void
+col_copy(sqlite3_stmt *st, int col, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, outsz, "%s", t != NULL ? (const char *)t : "");
+}
+
+static void
+touch_token(int64_t token_id, int64_t last_used)
+{
+	struct conn *c;
+	struct err err;
+	int64_t now = now_ms();
+
+	if (last_used != 0 && now - last_used <= TOKEN_TOUCH_MS)
+		return;
+	if ((c = db_begin(&err)) == NULL)
+		return;
+	if (db_exec(c, "UPDATE team_tokens SET last_used_at=? WHERE id=? AND "
+	    "(last_used_at IS NULL OR last_used_at < ?)", &err, "iii", now, token_id,
+	    now - TOKEN_TOUCH_MS) == -1) {
+		db_rollback(c);
+		return;
+	}
+	db_commit(c, &err);
+}
+
+int
+store_team_auth(const char *token_hash, struct team_auth *auth, struct err *err)
+{
+	static const char sql[] = "SELECT t.id, t.role, t.last_used_at, tm.id, tm.slug "
+	    "FROM team_tokens t JOIN teams tm ON tm.id=t.team_id "
+	    "WHERE t.token_hash=? AND t.revoked_at IS NULL";
+	struct conn *c = db_reader();
+	sqlite3_stmt *st = db_prep(c, sql, "s", token_hash);
+	int64_t last_used;
+	int rc = db_step(c, st, err);
+
+	if (rc == -1)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return err_set(err, ERR_UNAUTHORIZED, "invalid or missing token");
+	}
+	auth->token_id = db_col_i64(st, 0);
+	auth->admin = strcmp((const char *)sqlite3_column_text(st, 1), "admin") == 0;
+	last_used = db_col_i64(st, 2);
+	auth->team_id = db_col_i64(st, 3);
+	col_copy(st, 4, auth->team_slug, sizeof(auth->team_slug));
+	snprintf(auth->token_hash, sizeof(auth->token_hash), "%s", token_hash);
+	sqlite3_reset(st);
+	touch_token(auth->token_id, last_used);
+	return 0;
+}
+
+int
+store_runner_auth(const char *token_hash, struct runner_auth *auth, struct err *err)
+{
+	static const char sql[] = "SELECT id, name, environment FROM runners "
+	    "WHERE token_hash=? AND status='online'";
+	struct conn *c = db_reader();
+	sqlite3_stmt *st = db_prep(c, sql, "s", token_hash);
+	int rc = db_step(c, st, err);
+
+	if (rc == -1)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return err_set(err, ERR_UNAUTHORIZED, "invalid or missing token");
+	}
+	auth->runner_id = db_col_i64(st, 0);
+	col_copy(st, 1, auth->name, sizeof(auth->name));
+	col_copy(st, 2, auth->environment, sizeof(auth->environment));
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int
+insert_token(struct conn *c, int64_t team_id, const char *name, size_t name_len,
+    bool admin, const char *hash, int64_t *id, struct err *err)
+{
+	if (db_exec(c, "INSERT INTO team_tokens(team_id, token_hash, name, created_at, role) "
+	    "VALUES(?,?,?,?,?)", err, "isSis", team_id, hash, name, name_len, now_ms(),
+	    admin ? "admin" : "member") == -1)
+		return -1;
+	if (id != NULL)
+		*id = db_last_id(c);
+	return 0;
+}
+
+int
+store_signup(const char *slug, const char *name, const char *pw_hash,
+    const char *token_hash, int64_t *team_id, struct err *err)
+{
+	struct conn *c = db_begin(err);
+	int64_t now = now_ms();
+
+	if (c == NULL)
+		return -1;
+	if (db_exec(c, "INSERT INTO teams(slug, name, created_at, updated_at, password_hash) "
+	    "VALUES(?,?,?,?,?)", err, "ssiis", slug, name, now, now, pw_hash) == -1) {
+		if (db_is_unique_violation(c))
+			err_set(err, ERR_SLUG_TAKEN, "team slug already exists");
+		goto fail;
+	}
+	*team_id = db_last_id(c);
+	if (insert_token(c, *team_id, "signup", 6, true, token_hash, NULL, err) == -1)
+		goto fail;
+	return db_commit(c, err);
+fail:
+	db_rollback(c);
+	return -1;
+}
+
+int
+store_team_password(const char *slug, int64_t *team_id, char **pw_hash, struct err *err)
+{
+	struct conn *c = db_reader();
+	sqlite3_stmt *st = db_prep(c, "SELECT id, password_hash FROM teams WHERE slug=?", "s", slug);
+	int rc = db_step(c, st, err);
+
+	*pw_hash = NULL;
+	if (rc == -1)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return err_set(err, ERR_NOT_FOUND, "team not found");
+	}
+	*team_id = db_col_i64(st, 0);
+	*pw_hash = db_col_strdup(st, 1);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+store_login(int64_t team_id, const char *token_hash, const char *old_hash,
+    const char *new_hash, int64_t *token_id, bool *rehashed, struct err *err)
+{
+	struct conn *c = db_begin(err);
+
+	*rehashed = false;
+	if (c == NULL)
+		return -1;
+	if (insert_token(c, team_id, "login", 5, true, token_hash, token_id, err) == -1)
+		goto fail;
+	if (new_hash != NULL) {
+		if (db_exec(c, "UPDATE teams SET password_hash=?, updated_at=? WHERE id=? AND "
+		    "password_hash=?", err, "siis", new_hash, now_ms(), team_id, old_hash) == -1)
+			goto fail;
+		*rehashed = db_changes(c) > 0;
+	}
+	return db_commit(c, err);
+fail:
+	db_rollback(c);
+	return -1;
+}
+
+int
+store_bootstrap(const char *slug, const char *name, size_t name_len,
+    const char *pw_hash, const char *token_hash, int64_t *team_id, bool *created,
+    struct err *err)
+{
+	struct conn *c = db_begin(err);
+	sqlite3_stmt *st;
+	int64_t now = now_ms();
+	int rc;
+
+	*created = false;
+	if (c == NULL)
+		return -1;
+	st = db_prep(c, "SELECT id FROM teams WHERE slug=?", "s", slug);
+	if ((rc = db_step(c, st, err)) == -1)
+		goto fail;
+	*team_id = rc == SQLITE_ROW ? db_col_i64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (*team_id != 0) {
+		if (pw_hash != NULL && db_exec(c, "UPDATE teams SET password_hash=?, updated_at=? "
+		    "WHERE id=?", err, "sii", pw_hash, now, *team_id) == -1)
+			goto fail;
+	} else {
+		st = db_prep(c, "SELECT 1 FROM teams LIMIT 1", "");
+		if ((rc = db_step(c, st, err)) == -1)
+			goto fail;
+		sqlite3_reset(st);
+		if (rc == SQLITE_ROW) {
+			err_set(err, ERR_TEAM_EXISTS, "a team already exists");
+			goto fail;
+		}
+		if (db_exec(c, "INSERT INTO teams(slug, name, created_at, updated_at, password_hash) "
+		    "VALUES(?,?,?,?,?)", err, "sSiis", slug, name, name_len, now, now, pw_hash) == -1)
+			goto fail;
+		*team_id = db_last_id(c);
+		*created = true;
+	}
+	if (insert_token(c, *team_id, "bootstrap", 9, true, token_hash, NULL, err) == -1)
+		goto fail;
+	return db_commit(c, err);
+fail:
+	db_rollback(c);
+	return -1;
+}
+
+int
+store_token_create(int64_t team_id, const char *name, size_t name_len, bool admin,
+    const char *token_hash, int64_t *token_id, struct err *err)
+{
+	struct conn *c = db_begin(err);
+
+	if (c == NULL)
+		return -1;
+	if (insert_token(c, team_id, name, name_len, admin, token_hash, token_id, err) == -1) {
+		db_rollback(c);
+		return -1;
+	}
+	return db_commit(c, err);
+}
+
+int
+store_token_list(int64_t team_id, struct token_row **rows, size_t *n, struct err *err)
+{
+	struct conn *c = db_reader();
+	sqlite3_stmt *st = db_prep(c, "SELECT id, name, role, created_at, last_used_at "
+	    "FROM team_tokens WHERE team_id=? AND revoked_at IS NULL ORDER BY id", "i", team_id);
+	size_t cap = 0;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
+		struct token_row *t;
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*rows = xrealloc(*rows, cap * sizeof(**rows));
+		}
+		t = &(*rows)[(*n)++];
+		t->id = db_col_i64(st, 0);
+		t->name = db_col_strdup(st, 1);
+		t->name_len = (size_t)sqlite3_column_bytes(st, 1);
+		t->admin = strcmp((const char *)sqlite3_column_text(st, 2), "admin") == 0;
+		t->created_at = db_col_i64(st, 3);
+		t->last_used_at = db_col_i64(st, 4);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	if (rc == -1) {
+		store_tokens_free(*rows, *n);
+		*rows = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_tokens_free(struct token_row *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(rows[i].name);
+	free(rows);
+}
+
+int
+store_token_revoke(int64_t team_id, int64_t id, struct err *err)
+{
+	struct conn *c = db_begin(err);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	st = db_prep(c, "SELECT 1 FROM team_tokens WHERE id=? AND team_id=?", "ii", id, team_id);
+	if ((rc = db_step(c, st, err)) == -1)
+		goto fail;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		err_set(err, ERR_NOT_FOUND, "token not found");
+		goto fail;
+	}
+	if (db_exec(c, "UPDATE team_tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL",
+	    err, "ii", now_ms(), id) == -1)
+		goto fail;
+	return db_commit(c, err);
+fail:
+	db_rollback(c);
+	return -1;
+}
+
+#define APP_COLS "id, team_id, slug, description, created_at, updated_at"
+
+static void
+app_from_row(sqlite3_stmt *st, struct app *a)
+{
+	a->id = db_col_i64(st, 0);
+	a->team_id = db_col_i64(st, 1);
+	a->slug = db_col_strdup(st, 2);
+	a->description = db_col_strdup(st, 3);
+	a->description_len = (size_t)sqlite3_column_bytes(st, 3);
+	a->created_at = db_col_i64(st, 4);
+	a->updated_at = db_col_i64(st, 5);
+}
+
+int
+store_app_create(int64_t team_id, const char *slug, const char *desc, size_t desc_len,
+    struct app *out, struct err *err)
+{
+	struct conn *c = db_begin(err);
+	int64_t now = now_ms();
+
+	if (c == NULL)
+		return -1;
+	if (db_exec(c, "INSERT INTO apps(team_id, slug, description, created_at, updated_at) "
+	    "VALUES(?,?,?,?,?)", err, "isSii", team_id, slug, desc, desc_len, now, now) == -1) {
+		if (db_is_unique_violation(c))
+			err_set(err, ERR_SLUG_TAKEN, "app slug already exists");
+		db_rollback(c);
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	out->id = db_last_id(c);
+	out->team_id = team_id;
+	out->slug = xstrdup(slug);
+	out->description = desc != NULL ? xstrndup(desc, desc_len) : NULL;
+	out->description_len = desc_len;
+	out->created_at = out->updated_at = now;
+	return db_commit(c, err);
+}
+
+int
+store_app_get(int64_t team_id, const char *slug, struct app *out, struct err *err)
+{
+	struct conn *c = db_reader();
+	sqlite3_stmt *st = db_prep(c, "SELECT " APP_COLS " FROM apps WHERE team_id=? AND slug=?",
+	    "is", team_id, slug);
+	int rc = db_step(c, st, err);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == -1)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return err_set(err, ERR_NOT_FOUND, "app not found");
+	}
+	app_from_row(st, out);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+store_app_list(int64_t team_id, struct app **apps, size_t *n, struct err *err)
+{
+	struct conn *c = db_reader();
+	sqlite3_stmt *st = db_prep(c, "SELECT " APP_COLS " FROM apps WHERE team_id=? ORDER BY slug",
+	    "i", team_id);
+	size_t cap = 0;
+	int rc;
+
+	*apps = NULL;
+	*n = 0;
+	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*apps = xrealloc(*apps, cap * sizeof(**apps));
+		}
+		app_from_row(st, &(*apps)[(*n)++]);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	if (rc == -1) {
+		store_apps_free(*apps, *n);
+		*apps = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_app_clear(struct app *a)
+{
+	free(a->slug);
+	free(a->description);
+	memset(a, 0, sizeof(*a));
+}
+
+void
+store_apps_free(struct app *apps, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_app_clear(&apps[i]);
+	free(apps);
+}
+
+#define VERSION_COLS "id, app_id, version_no, artifact_object_key, artifact_sha256, " \
+	"entrypoint, timeout_seconds, params_schema_json, towerfile_toml, import_paths_json, created_at"
+
+static void
+version_from_row(sqlite3_stmt *st, struct version *v)
+{
+	v->id = db_col_i64(st, 0);
+	v->app_id = db_col_i64(st, 1);
+	v->version_no = db_col_i64(st, 2);
+	v->object_key = db_col_strdup(st, 3);
+	v->sha256 = db_col_strdup(st, 4);
+	v->entrypoint = db_col_strdup(st, 5);
+	v->timeout_seconds = db_col_i64(st, 6);
+	v->params_schema_json = db_col_strdup(st, 7);
+	v->towerfile_toml = db_col_strdup(st, 8);
+	v->import_paths_json = db_col_strdup(st, 9);
+	v->created_at = db_col_i64(st, 10);
+}
+
+int
+store_version_create(struct version *v, struct err *err)
+{
+	struct conn *c = db_begin(err);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	st = db_prep(c, "SELECT COALESCE(MAX(version_no),0)+1 FROM app_versions WHERE app_id=?",
+	    "i", v->app_id);
+	if ((rc = db_step(c, st, err)) != SQLITE_ROW)
+		goto fail;
+	v->version_no = db_col_i64(st, 0);
+	sqlite3_reset(st);
+	v->created_at = now_ms();
+	if (db_exec(c, "INSERT INTO app_versions(app_id, version_no, artifact_object_key, "
+	    "artifact_sha256, entrypoint, timeout_seconds, params_schema_json, created_at, "
+	    "towerfile_toml, import_paths_json) VALUES(?,?,?,?,?,?,?,?,?,?)", err, "iissszsiss",
+	    v->app_id, v->version_no, v->object_key, v->sha256, v->entrypoint,
+	    v->timeout_seconds, v->params_schema_json, v->created_at, v->towerfile_toml,
+	    v->import_paths_json) == -1)
+		goto fail;
+	v->id = db_last_id(c);
+	return db_commit(c, err);
+fail:
+	db_rollback(c);
+	return -1;
+}
+
+int
+store_version_list(int64_t app_id, struct version **vs, size_t *n, struct err *err)
+{
+	struct conn *c = db_reader();
+	sqlite3_stmt *st = db_prep(c, "SELECT " VERSION_COLS " FROM app_versions WHERE app_id=? "
+	    "ORDER BY version_no DESC", "i", app_id);
+	size_t cap = 0;
+	int rc;
+
+	*vs = NULL;
+	*n = 0;
+	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*vs = xrealloc(*vs, cap * sizeof(**vs));
+		}
+		version_from_row(st, &(*vs)[(*n)++]);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	if (rc == -1) {
+		store_versions_free(*vs, *n);
+		*vs = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_version_get(int64_t app_id, int64_t version_no, struct version *out, struct err *err)
+{
+	struct conn *c = db_reader();
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (version_no > 0)
+		st = db_prep(c, "SELECT " VERSION_COLS " FROM app_versions WHERE app_id=? AND "
+		    "version_no=?", "ii", app_id, version_no);
+	else
+		st = db_prep(c, "SELECT " VERSION_COLS " FROM app_versions WHERE app_id=? "
+		    "ORDER BY version_no DESC LIMIT 1", "i", app_id);
+	if ((rc = db_step(c, st, err)) == -1)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (version_no > 0)
+			return err_set(err, ERR_NOT_FOUND, "version not found");
+		return err_set(err, ERR_NO_VERSION, "app has no versions");
+	}
+	version_from_row(st, out);
+	sqlite3_reset(st);
+	return 0;
+}
+
+void
+store_version_clear(struct version *v)
+{
+	free(v->object_key);
+	free(v->sha256);
+	free(v->entrypoint);
+	free(v->params_schema_json);
+	free(v->towerfile_toml);
+	free(v->import_paths_json);
+	memset(v, 0, sizeof(*v));
+}
+
+void
+store_versions_free(struct version *vs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_version_clear(&vs[i]);
+	free(vs);
+}
+
+int
+store_metrics_gauges(struct metrics_gauges *g, struct err *err)
+{
+	static const char pending_sql[] = "SELECT t.slug, a.slug, e.name, COUNT(*) FROM runs r "
+	    "JOIN teams t ON t.id=r.team_id JOIN apps a ON a.id=r.app_id "
+	    "JOIN environments e ON e.id=r.environment_id WHERE r.status='queued' "
+	    "GROUP BY r.team_id, r.app_id, r.environment_id";
+	static const char online_sql[] = "SELECT environment, COUNT(*) FROM runners "
+	    "WHERE status='online' GROUP BY environment";
+	struct conn *c = db_reader();
+	struct metrics_pending_row *p = NULL;
+	struct metrics_online_row *o = NULL;
+	size_t np = 0, no = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	st = db_prep(c, pending_sql, "");
+	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
+		p = xrealloc(p, (np + 1) * sizeof(*p));
+		p[np].team = db_col_strdup(st, 0);
+		p[np].app = db_col_strdup(st, 1);
+		p[np].environment = db_col_strdup(st, 2);
+		p[np++].count = db_col_i64(st, 3);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	g->pending = p;
+	g->npending = np;
+	if (rc == -1)
+		return -1;
+	st = db_prep(c, online_sql, "");
+	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
+		o = xrealloc(o, (no + 1) * sizeof(*o));
+		o[no].environment = db_col_strdup(st, 0);
+		o[no++].count = db_col_i64(st, 1);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	g->online = o;
+	g->nonline = no;
+	return rc == -1 ? -1 : 0;
+}
+
+void
+store_metrics_gauges_free(struct metrics_gauges *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->npending; i++) {
+		free((char *)(uintptr_t)g->pending[i].team);
+		free((char *)(uintptr_t)g->pending[i].app);
+		free((char *)(uintptr_t)g->pending[i].environment);
+	}
+	free((void *)(uintptr_t)g->pending);
+	for (i = 0; i < g->nonline; i++)
+		free((char *)(uintptr_t)g->online[i].environment);
+	free((void *)(uintptr_t)g->online);
+	memset(g, 0, sizeof(*g));
+}
