@@ -284,6 +284,8 @@ encode(struct buf *b, const json_t *v, const char *const *ff, bool sorted)
 	size_t i;
 	json_t *x;
 
+	if (v == NULL)
+		return buf_adds(b, "null");
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		return encode_object(b, v, ff, sorted);

@@ -149,7 +149,7 @@ fsync_path(const char *path)
 static int
 store_blob(struct req *rq, char **key)
 {
-	char dir[4096], dst[4096], uuid[37];
+	char dir[4096], dst[4200], uuid[37];
 
 	snprintf(dir, sizeof(dir), "%s/%lld", api_cfg->objects_dir, (long long)rq->upload_app_id);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)

@@ -168,7 +168,7 @@ api_signup(struct req *rq, struct resp *rs)
 		goto out;
 	}
 	throttle_add(key);
-	answer_json(rs, 201, json_pack("{sIsssssss}", "team_id", (json_int_t)team_id, "slug", slug,
+	answer_json(rs, 201, json_pack("{sIssssss}", "team_id", (json_int_t)team_id, "slug", slug,
 	    "token", tok, "role", "admin"));
 out:
 	free(tname);
@@ -303,7 +303,7 @@ api_bootstrap(struct req *rq, struct resp *rs)
 			internal(rs);
 		goto out;
 	}
-	answer_json(rs, created ? 201 : 200, json_pack("{sIsssssss}", "team_id", (json_int_t)team_id,
+	answer_json(rs, created ? 201 : 200, json_pack("{sIssssss}", "team_id", (json_int_t)team_id,
 	    "slug", slug, "token", tok, "role", "admin"));
 out:
 	json_decref(body);
