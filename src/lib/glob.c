@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "glob.h"
 #include "quote.h"
 #include "towerfile_path_compat.h"
@@ -497,10 +498,20 @@ abs_path(const char *root, const char *rel)
 	return xasprintf("%s%s%s", root, strcmp(root, "/") ? "/" : "", rel);
 }
 
+/* True when an element of rel starts with '.'. */
+static bool
+is_hidden(const char *rel)
+{
+	for (const char *e = rel; *e != '\0'; e += strcspn(e, "/"), e += *e == '/')
+		if (*e == '.')
+			return true;
+	return false;
+}
+
 static void
 emit(struct walk *w, const char *rel)
 {
-	if (*rel != '\0')
+	if (*rel != '\0' && !(w->hide && is_hidden(rel)))
 		strv_push(w->matches, xstrdup(rel));
 }
 
