@@ -1,0 +1,988 @@
+/*
+ * archive: artifact inspection (minitowerd), safe extraction (runner) and
+ * reproducible packing (CLI) with libarchive, plus file SHA-256 with
+ * libsodium. Inspection and extraction share one scanner that reads every
+ * entry, enforces the size limits and the entry-safety rules of
+ * towerfile.md §5.2, and keeps the names it needs for the symbolic-link
+ * traversal rule, which can only be decided once the whole archive is read.
+ */
+#include <archive.h>		/* src/lib/archive.h, which includes libarchive's */
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <locale.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "quote.h"
+#include "towerfile_path_compat.h"
+#include "util.h"
+
+#define READ_BLOCK	65536
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static void
+limits_of(const struct archive_limits *lim, int64_t *max_entries, int64_t *max_bytes)
+{
+	*max_entries = lim && lim->max_entries > 0 ? lim->max_entries :
+	    ARCHIVE_MAX_ENTRIES_DEFAULT;
+	*max_bytes = lim && lim->max_expanded_bytes > 0 ?
+	    lim->max_expanded_bytes : ARCHIVE_MAX_EXPANDED_DEFAULT;
+}
+
+/* Lexically cleaned copy of p (Go path.Clean). */
+static char *
+clean_dup(const char *p)
+{
+	size_t sz = strlen(p) + 2;
+	char *out = xmalloc(sz);
+
+	if (towerfile_clean_path(p, out, sz) != 0) {
+		free(out);
+		return xstrdup(".");	/* cannot happen: the output always fits */
+	}
+	return out;
+}
+
+/* Go path.Dir(name) joined with target, cleaned. */
+static char *
+join_link_dir(const char *name, const char *target)
+{
+	const char *slash = strrchr(name, '/');
+	char *joined, *c;
+
+	if (slash == NULL)
+		joined = xstrdup(target);
+	else
+		joined = xasprintf("%.*s/%s", (int)(slash - name), name, target);
+	c = clean_dup(joined);
+	free(joined);
+	return c;
+}
+
+/* True when a '/'-separated element of p is exactly "..". */
+static bool
+has_dotdot_elem(const char *p)
+{
+	for (;;) {
+		size_t len = strcspn(p, "/");
+
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		if (p[len] == '\0')
+			return false;
+		p += len + 1;
+	}
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- the scanner -------------------------------------------------------- */
+
+enum kind { K_REG, K_DIR, K_SYMLINK, K_HARDLINK, K_OTHER, K_DEVICE };
+
+enum unsafe {
+	UNSAFE_NONE,
+	UNSAFE_ABSOLUTE,
+	UNSAFE_DOTDOT,
+	UNSAFE_DEVICE,
+	UNSAFE_LINK_OUTSIDE,
+	UNSAFE_TRAVERSES,
+};
+
+static const char *const unsafe_reason[] = {
+	[UNSAFE_NONE] = "",
+	[UNSAFE_ABSOLUTE] = "has an absolute path",
+	[UNSAFE_DOTDOT] = "contains a \"..\" path element",
+	[UNSAFE_DEVICE] = "is a device or FIFO",
+	[UNSAFE_LINK_OUTSIDE] = "links outside the artifact root",
+	[UNSAFE_TRAVERSES] = "traverses a symbolic link",
+};
+
+struct entry {
+	char		*name;		/* as stored */
+	char		*link;		/* symlink or hard-link target, or NULL */
+	enum kind	 kind;
+};
+
+struct scan {
+	int64_t		 max_entries, max_bytes;
+	bool		 extracting;	/* runner wording for unsafe entries */
+	bool		 want_towerfile;
+	struct entry	*v;
+	size_t		 n, cap;
+	char		**links;	/* cleaned symlink names, sorted */
+	size_t		 nlinks;
+	char		*towerfile;
+	size_t		 towerfile_len;
+	int64_t		 count;		/* entries read */
+	int64_t		 expanded;	/* content bytes read */
+};
+
+static void
+scan_free(struct scan *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->v[i].name);
+		free(s->v[i].link);
+	}
+	free(s->v);
+	for (size_t i = 0; i < s->nlinks; i++)
+		free(s->links[i]);
+	free(s->links);
+	free(s->towerfile);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+unsafe_err(const struct scan *s, const char *name, enum unsafe why, struct err *err)
+{
+	char *q = quote_go_str(name);
+
+	if (s->extracting)
+		err_set(err, ERR_INVALID_ARTIFACT, "unsafe archive entry %s: %s", q,
+		    unsafe_reason[why]);
+	else
+		err_set(err, ERR_INVALID_ARTIFACT, "artifact entry %s %s", q,
+		    unsafe_reason[why]);
+	free(q);
+	return -1;
+}
+
+static enum kind
+entry_kind(struct archive_entry *e)
+{
+	if (archive_entry_hardlink(e) != NULL)
+		return K_HARDLINK;
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+		return K_REG;
+	case AE_IFDIR:
+		return K_DIR;
+	case AE_IFLNK:
+		return K_SYMLINK;
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO:
+		return K_DEVICE;
+	default:
+		return K_OTHER;
+	}
+}
+
+/* The per-entry rules of towerfile.md §5.2, in the table's order. */
+static enum unsafe
+entry_check(const char *name, enum kind k, const char *link)
+{
+	enum unsafe why = UNSAFE_NONE;
+	char *joined;
+
+	if (name[0] == '/')
+		return UNSAFE_ABSOLUTE;
+	if (has_dotdot_elem(name))
+		return UNSAFE_DOTDOT;
+	if (k == K_DEVICE)
+		return UNSAFE_DEVICE;
+	if (k == K_SYMLINK) {
+		if (link[0] == '/')
+			return UNSAFE_LINK_OUTSIDE;
+		joined = join_link_dir(name, link);
+		if (towerfile_path_traverses(joined))
+			why = UNSAFE_LINK_OUTSIDE;
+		free(joined);
+	}
+	if (k == K_HARDLINK && (link[0] == '/' || has_dotdot_elem(link)))
+		why = UNSAFE_LINK_OUTSIDE;
+	return why;
+}
+
+/* Remembers an entry for the traversal rule and the script check. */
+static void
+scan_record(struct scan *s, const char *name, enum kind k, const char *link)
+{
+	struct entry *en;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	en = &s->v[s->n++];
+	en->name = xstrdup(name);
+	en->link = link ? xstrdup(link) : NULL;
+	en->kind = k;
+}
+
+static int
+too_big(const struct scan *s, struct err *err)
+{
+	return err_set(err, ERR_INVALID_ARTIFACT, "artifact expands beyond %" PRId64
+	    " bytes", s->max_bytes);
+}
+
+static int
+count_entry(struct scan *s, struct err *err)
+{
+	if (s->count >= s->max_entries)
+		return err_set(err, ERR_INVALID_ARTIFACT,
+		    "artifact has more than %" PRId64 " entries", s->max_entries);
+	s->count++;
+	return 0;
+}
+
+static int
+not_tar(struct err *err)
+{
+	return err_set(err, ERR_TOWERFILE_MISSING, "artifact is not a valid tar archive");
+}
+
+/* Reads (and counts) the current entry's content. With keep, the content
+ * is stored as the Towerfile and read errors get the Towerfile wording. */
+static int
+scan_data(struct scan *s, struct archive *a, bool keep, struct err *err)
+{
+	char *blk = xmalloc(READ_BLOCK);
+	struct buf tf;
+	la_ssize_t n;
+	int rc = -1;
+
+	buf_init(&tf, ARCHIVE_TOWERFILE_MAX + 1);
+	while ((n = archive_read_data(a, blk, READ_BLOCK)) > 0) {
+		s->expanded += n;
+		if (s->expanded > s->max_bytes) {
+			too_big(s, err);
+			goto out;
+		}
+		if (keep)
+			buf_add(&tf, blk, (size_t)n);
+	}
+	if (n < 0) {
+		if (keep)
+			err_set(err, ERR_TOWERFILE_MISSING,
+			    "reading Towerfile from archive: %s", archive_error_string(a));
+		else
+			not_tar(err);
+		goto out;
+	}
+	if (keep) {
+		s->towerfile_len = tf.len;
+		s->towerfile = tf.len ? buf_take(&tf) : xstrdup("");
+	}
+	rc = 0;
+out:
+	buf_free(&tf);
+	free(blk);
+	return rc;
+}
+
+static bool
+is_root_towerfile(const char *name)
+{
+	return strcmp(name, "Towerfile") == 0 || strcmp(name, "./Towerfile") == 0;
+}
+
+/* Handles one header: limits, safety, Towerfile, content. */
+static int
+scan_entry(struct scan *s, struct archive *a, struct archive_entry *e,
+    struct err *err)
+{
+	const char *name = archive_entry_pathname(e), *link = NULL;
+	enum kind k = entry_kind(e);
+	enum unsafe why;
+	bool keep = false;
+
+	if (count_entry(s, err) != 0)
+		return -1;
+	if (name == NULL)
+		name = "";
+	if (k == K_HARDLINK)
+		link = archive_entry_hardlink(e);
+	else if (k == K_SYMLINK)
+		link = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
+	why = entry_check(name, k, link);
+	if (why != UNSAFE_NONE)
+		return unsafe_err(s, name, why, err);
+	scan_record(s, name, k, link);
+	if (s->want_towerfile && s->towerfile == NULL && k == K_REG &&
+	    is_root_towerfile(name)) {
+		if (archive_entry_size(e) > ARCHIVE_TOWERFILE_MAX)
+			return err_set(err, ERR_TOWERFILE_MISSING,
+			    "Towerfile exceeds maximum size of %d bytes",
+			    ARCHIVE_TOWERFILE_MAX);
+		keep = true;
+	}
+	return scan_data(s, a, keep, err);
+}
+
+/* True when walking p one element at a time reaches the name of a symlink
+ * entry after an element other than the last. */
+static bool
+walk_hits_link(const struct scan *s, const char *p)
+{
+	const char *sep;
+
+	for (sep = strchr(p, '/'); sep != NULL; sep = strchr(sep + 1, '/')) {
+		char *prefix = xstrndup(p, (size_t)(sep - p)), *c = clean_dup(prefix);
+		bool hit = bsearch(&c, s->links, s->nlinks, sizeof(*s->links),
+		    cmp_str) != NULL;
+
+		free(c);
+		free(prefix);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+/* The traversal rule, once every entry is known: the first offending entry
+ * in archive order. */
+static int
+scan_traversal(struct scan *s, struct err *err)
+{
+	s->links = xcalloc(s->n + 1, sizeof(*s->links));
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].kind == K_SYMLINK)
+			s->links[s->nlinks++] = clean_dup(s->v[i].name);
+	if (s->nlinks == 0)
+		return 0;
+	qsort(s->links, s->nlinks, sizeof(*s->links), cmp_str);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct entry *en = &s->v[i];
+		bool hit = walk_hits_link(s, en->name);
+
+		if (!hit && en->kind == K_SYMLINK) {
+			const char *slash = strrchr(en->name, '/');
+			char *j = slash ? xasprintf("%.*s/%s", (int)(slash - en->name),
+			    en->name, en->link) : xstrdup(en->link);
+
+			hit = walk_hits_link(s, j);
+			free(j);
+		} else if (!hit && en->kind == K_HARDLINK) {
+			hit = walk_hits_link(s, en->link);
+		}
+		if (hit)
+			return unsafe_err(s, en->name, UNSAFE_TRAVERSES, err);
+	}
+	return 0;
+}
+
+/* Opens a reader on fd: gzip filter, tar format (and the empty format, so
+ * a gzip of nothing reads as an archive without entries, as Go's does). */
+static struct archive *
+reader_open(int fd, struct err *err)
+{
+	struct archive *a = archive_read_new();
+	int r, nf;
+
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_empty(a);
+	r = archive_read_open_fd(a, fd, READ_BLOCK);
+	nf = archive_filter_count(a);
+	if (nf < 2 || archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
+		err_set(err, ERR_TOWERFILE_MISSING, "artifact is not a valid gzip archive");
+		goto fail;
+	}
+	if (nf > 2 || r != ARCHIVE_OK) {
+		not_tar(err);
+		goto fail;
+	}
+	return a;
+fail:
+	archive_read_free(a);
+	return NULL;
+}
+
+/* Reads the whole archive on fd into *s. */
+static int
+scan_fd(struct scan *s, int fd, struct err *err)
+{
+	struct archive *a = reader_open(fd, err);
+	struct archive_entry *e;
+	int r, rc = -1;
+
+	if (a == NULL)
+		return -1;
+	for (;;) {
+		r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			not_tar(err);
+			goto out;
+		}
+		if (scan_entry(s, a, e, err) != 0)
+			goto out;
+	}
+	rc = scan_traversal(s, err);
+out:
+	archive_read_free(a);
+	return rc;
+}
+
+/* ---- inspection (minitowerd) ------------------------------------------- */
+
+/* Moves the cleaned names of file, symlink and hard-link entries into info,
+ * sorted and unique. */
+static void
+info_paths(struct scan *s, struct archive_info *info)
+{
+	size_t n = 0;
+
+	info->paths = xcalloc(s->n + 1, sizeof(*info->paths));
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].kind == K_REG || s->v[i].kind == K_SYMLINK ||
+		    s->v[i].kind == K_HARDLINK)
+			info->paths[n++] = clean_dup(s->v[i].name);
+	qsort(info->paths, n, sizeof(*info->paths), cmp_str);
+	info->npaths = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (info->npaths > 0 &&
+		    strcmp(info->paths[info->npaths - 1], info->paths[i]) == 0)
+			free(info->paths[i]);
+		else
+			info->paths[info->npaths++] = info->paths[i];
+	}
+}
+
+int
+archive_inspect_fd(int fd, const struct archive_limits *lim,
+    struct archive_info *out, struct err *err)
+{
+	struct scan s = {0};
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	limits_of(lim, &s.max_entries, &s.max_bytes);
+	s.want_towerfile = true;
+	if (scan_fd(&s, fd, err) != 0)
+		goto out;
+	if (s.towerfile == NULL) {
+		err_set(err, ERR_TOWERFILE_MISSING, "artifact does not contain a Towerfile");
+		goto out;
+	}
+	out->towerfile = s.towerfile;
+	out->towerfile_len = s.towerfile_len;
+	s.towerfile = NULL;
+	out->entries = s.count;
+	out->expanded_bytes = s.expanded;
+	info_paths(&s, out);
+	rc = 0;
+out:
+	scan_free(&s);
+	return rc;
+}
+
+int
+archive_inspect(const char *path, const struct archive_limits *lim,
+    struct archive_info *out, struct err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0)
+		return err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+	rc = archive_inspect_fd(fd, lim, out, err);
+	close(fd);
+	return rc;
+}
+
+bool
+archive_info_has_script(const struct archive_info *info, const char *script)
+{
+	char *c = clean_dup(script);
+	bool hit = bsearch(&c, info->paths, info->npaths, sizeof(*info->paths),
+	    cmp_str) != NULL;
+
+	free(c);
+	return hit;
+}
+
+void
+archive_info_free(struct archive_info *info)
+{
+	if (info == NULL)
+		return;
+	free(info->towerfile);
+	for (size_t i = 0; i < info->npaths; i++)
+		free(info->paths[i]);
+	free(info->paths);
+	memset(info, 0, sizeof(*info));
+}
+
+/* ---- extraction (runner) ------------------------------------------------ */
+
+/* Copies the current entry's content from a to the disk writer w. */
+static int
+extract_data(struct scan *s, struct archive *a, struct archive *w,
+    const char *name, struct err *err)
+{
+	char *blk = xmalloc(READ_BLOCK);
+	la_ssize_t n;
+	int rc = -1;
+
+	while ((n = archive_read_data(a, blk, READ_BLOCK)) > 0) {
+		s->expanded += n;
+		if (s->expanded > s->max_bytes) {
+			too_big(s, err);
+			goto out;
+		}
+		if (archive_write_data(w, blk, (size_t)n) != n) {
+			err_set(err, ERR_IO, "%s: %s", name, archive_error_string(w));
+			goto out;
+		}
+	}
+	if (n < 0) {
+		not_tar(err);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(blk);
+	return rc;
+}
+
+/* Writes one entry (checked again, so the second pass alone is safe). */
+static int
+extract_entry(struct scan *s, struct archive *a, struct archive *w,
+    struct archive_entry *e, struct err *err)
+{
+	const char *name = archive_entry_pathname(e), *link = NULL;
+	enum kind k = entry_kind(e);
+	enum unsafe why;
+
+	if (count_entry(s, err) != 0)
+		return -1;
+	if (name == NULL)
+		name = "";
+	if (k == K_HARDLINK)
+		link = archive_entry_hardlink(e);
+	else if (k == K_SYMLINK)
+		link = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
+	why = entry_check(name, k, link);
+	if (why != UNSAFE_NONE)
+		return unsafe_err(s, name, why, err);
+	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
+	if (archive_write_header(w, e) < ARCHIVE_WARN)
+		return err_set(err, ERR_IO, "%s: %s", name, archive_error_string(w));
+	if (extract_data(s, a, w, name, err) != 0)
+		return -1;
+	if (archive_write_finish_entry(w) < ARCHIVE_WARN)
+		return err_set(err, ERR_IO, "%s: %s", name, archive_error_string(w));
+	return 0;
+}
+
+/* The second pass: extracts everything into the current directory. */
+static int
+extract_fd(struct scan *s, int fd, struct err *err)
+{
+	struct archive *a = reader_open(fd, err), *w = NULL;
+	struct archive_entry *e;
+	int r, rc = -1;
+
+	if (a == NULL)
+		return -1;
+	w = archive_write_disk_new();
+	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+	    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+	    ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+	for (;;) {
+		r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			not_tar(err);
+			goto out;
+		}
+		if (extract_entry(s, a, w, e, err) != 0)
+			goto out;
+	}
+	if (archive_write_close(w) < ARCHIVE_WARN) {
+		err_set(err, ERR_IO, "%s", archive_error_string(w));
+		goto out;
+	}
+	rc = 0;
+out:
+	archive_write_free(w);
+	archive_read_free(a);
+	return rc;
+}
+
+int
+archive_extract(const char *archive_path, const char *dest_dir,
+    const struct archive_limits *lim, struct err *err)
+{
+	struct scan s = {0};
+	int fd = -1, cwd = -1, rc = -1;
+	mode_t old_umask;
+
+	limits_of(lim, &s.max_entries, &s.max_bytes);
+	s.extracting = true;
+	fd = open(archive_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, ERR_IO, "%s: %s", archive_path, strerror(errno));
+	if (scan_fd(&s, fd, err) != 0)
+		goto out;
+	scan_free(&s);		/* the second pass starts afresh */
+	limits_of(lim, &s.max_entries, &s.max_bytes);
+	s.extracting = true;
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		err_set(err, ERR_IO, "%s: %s", archive_path, strerror(errno));
+		goto out;
+	}
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(dest_dir) != 0) {
+		err_set(err, ERR_IO, "%s: %s", cwd < 0 ? "." : dest_dir, strerror(errno));
+		goto out;
+	}
+	old_umask = umask(022);
+	rc = extract_fd(&s, fd, err);
+	umask(old_umask);
+	if (fchdir(cwd) != 0 && rc == 0)
+		rc = err_set(err, ERR_IO, "returning to the previous directory: %s",
+		    strerror(errno));
+out:
+	if (cwd >= 0)
+		close(cwd);
+	close(fd);
+	scan_free(&s);
+	return rc;
+}
+
+/* ---- packing (CLI) -------------------------------------------------------- */
+
+/* Where the gzip bytes go: a file, hashed on the way. */
+struct sink {
+	int				fd;
+	int64_t				bytes;
+	crypto_hash_sha256_state	sha;
+};
+
+static la_ssize_t
+sink_write(struct archive *a, void *cookie, const void *p, size_t n)
+{
+	struct sink *k = cookie;
+	const char *c = p;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = write(k->fd, c + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			archive_set_error(a, errno, "%s", strerror(errno));
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	crypto_hash_sha256_update(&k->sha, p, n);
+	k->bytes += (int64_t)n;
+	return (la_ssize_t)n;
+}
+
+static struct archive_entry *
+pack_entry_new(const char *path, int64_t mtime)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_uname(e, "root");
+	archive_entry_set_gname(e, "root");
+	archive_entry_set_mtime(e, (time_t)mtime, 0);
+	return e;
+}
+
+static int
+pack_header(struct archive *a, struct archive_entry *e, const char *path,
+    struct err *err)
+{
+	if (archive_write_header(a, e) < ARCHIVE_WARN)
+		return err_set(err, ERR_IO, "%s: %s", path, archive_error_string(a));
+	return 0;
+}
+
+/* Streams exactly size bytes of fd into the archive. */
+static int
+pack_copy(struct archive *a, int fd, int64_t size, const char *path,
+    struct err *err)
+{
+	char *blk = xmalloc(READ_BLOCK);
+	int rc = -1;
+
+	while (size > 0) {
+		size_t want = size < READ_BLOCK ? (size_t)size : READ_BLOCK;
+		ssize_t n = read(fd, blk, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0) {
+			err_set(err, ERR_IO, "%s: file changed while packaging", path);
+			goto out;
+		}
+		if (archive_write_data(a, blk, (size_t)n) != n) {
+			err_set(err, ERR_IO, "%s: %s", path, archive_error_string(a));
+			goto out;
+		}
+		size -= n;
+	}
+	rc = 0;
+out:
+	free(blk);
+	return rc;
+}
+
+static int
+pack_file(struct archive *a, const char *root, const struct glob_entry *ge,
+    int64_t mtime, struct err *err)
+{
+	char *abs = xasprintf("%s/%s", root, ge->path);
+	struct archive_entry *e = pack_entry_new(ge->path, mtime);
+	int fd = open(abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		err_set(err, ERR_IO, "%s: %s", abs, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(err, ERR_IO, "%s: not a regular file", abs);
+		goto out;
+	}
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, (st.st_mode & 0111) ? 0755 : 0644);
+	archive_entry_set_size(e, st.st_size);
+	if (pack_header(a, e, ge->path, err) == 0 &&
+	    pack_copy(a, fd, st.st_size, abs, err) == 0)
+		rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	free(abs);
+	return rc;
+}
+
+static int
+pack_symlink(struct archive *a, const struct glob_entry *ge, int64_t mtime,
+    struct err *err)
+{
+	struct archive_entry *e = pack_entry_new(ge->path, mtime);
+	int rc;
+
+	archive_entry_set_filetype(e, AE_IFLNK);
+	archive_entry_set_perm(e, 0777);
+	archive_entry_set_size(e, 0);
+	archive_entry_set_symlink(e, ge->link_target);
+	rc = pack_header(a, e, ge->path, err);
+	archive_entry_free(e);
+	return rc;
+}
+
+/* The root Towerfile, from the bytes the CLI parsed; its mode follows the
+ * file it was read from (0644 when that cannot be told). */
+static int
+pack_towerfile(struct archive *a, const char *root, const char *tf, size_t len,
+    int64_t mtime, struct err *err)
+{
+	struct archive_entry *e = pack_entry_new("Towerfile", mtime);
+	char *abs = xasprintf("%s/Towerfile", root);
+	struct stat st;
+	int rc = -1;
+
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, stat(abs, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & 0111) ? 0755 : 0644);
+	archive_entry_set_size(e, (la_int64_t)len);
+	if (pack_header(a, e, "Towerfile", err) != 0)
+		goto out;
+	if (len > 0 && archive_write_data(a, tf, len) != (la_ssize_t)len) {
+		err_set(err, ERR_IO, "Towerfile: %s", archive_error_string(a));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(abs);
+	archive_entry_free(e);
+	return rc;
+}
+
+static struct archive *
+pack_writer(struct sink *k)
+{
+	struct archive *a = archive_write_new();
+
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format_pax_restricted(a);
+	archive_write_set_filter_option(a, "gzip", "compression-level", "6");
+	archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open(a, k, NULL, sink_write, NULL) != ARCHIVE_OK) {
+		archive_write_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* Writes every entry; names are converted to UTF-8 pax records under a
+ * thread-local UTF-8 locale, whatever the process locale is. */
+static int
+pack_entries(struct archive *a, const struct glob_result *files,
+    const char *tf, size_t tflen, int64_t mtime, struct err *err)
+{
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = 0;
+	int rc = 0;
+
+	if (utf8 != (locale_t)0)
+		old = uselocale(utf8);
+	for (size_t i = 0; rc == 0 && i < files->n; i++) {
+		const struct glob_entry *ge = &files->v[i];
+
+		if (strcmp(ge->path, "Towerfile") == 0)
+			rc = pack_towerfile(a, files->root, tf, tflen, mtime, err);
+		else if (ge->is_symlink)
+			rc = pack_symlink(a, ge, mtime, err);
+		else
+			rc = pack_file(a, files->root, ge, mtime, err);
+	}
+	if (utf8 != (locale_t)0) {
+		uselocale(old);
+		freelocale(utf8);
+	}
+	return rc;
+}
+
+int
+archive_pack(const struct glob_result *files, const char *towerfile,
+    size_t towerfile_len, int64_t mtime, const char *out_path,
+    struct archive_pack_result *res, struct err *err)
+{
+	struct sink k = {.fd = -1};
+	struct archive *a = NULL;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (sodium_init() < 0)
+		return err_set(err, ERR_IO, "libsodium initialisation failed");
+	crypto_hash_sha256_init(&k.sha);
+	k.fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (k.fd < 0)
+		return err_set(err, ERR_IO, "%s: %s", out_path, strerror(errno));
+	a = pack_writer(&k);
+	if (a == NULL) {
+		err_set(err, ERR_IO, "%s: cannot start the archive", out_path);
+		goto out;
+	}
+	if (pack_entries(a, files, towerfile, towerfile_len, mtime, err) != 0)
+		goto out;
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		err_set(err, ERR_IO, "%s: %s", out_path, archive_error_string(a));
+		goto out;
+	}
+	if (close(k.fd) != 0) {
+		k.fd = -1;
+		err_set(err, ERR_IO, "%s: %s", out_path, strerror(errno));
+		goto out;
+	}
+	k.fd = -1;
+	crypto_hash_sha256_final(&k.sha, digest);
+	hex_encode(digest, sizeof(digest), res->sha256);
+	res->bytes = k.bytes;
+	rc = 0;
+out:
+	if (a != NULL)
+		archive_write_free(a);
+	if (k.fd >= 0)
+		close(k.fd);
+	return rc;
+}
+
+int
+archive_source_date_epoch(int64_t *out, struct err *err)
+{
+	const char *v = getenv("SOURCE_DATE_EPOCH");
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (*v == '\0' || strspn(v, "0123456789") != strlen(v) ||
+	    parse_i64(v, out) != 0) {
+		*out = 0;
+		return err_set(err, ERR_INVALID, "invalid SOURCE_DATE_EPOCH");
+	}
+	return 0;
+}
+
+int
+archive_pack_project(const char *project_dir, const char *script,
+    const char *const *patterns, size_t npatterns, const char *towerfile,
+    size_t towerfile_len, const char *out_path,
+    struct archive_pack_result *res, struct err *err)
+{
+	struct glob_result files;
+	int64_t mtime;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (glob_project_files(project_dir, patterns, npatterns, script, &files,
+	    err) != 0)
+		return -1;
+	if (archive_source_date_epoch(&mtime, err) == 0)
+		rc = archive_pack(&files, towerfile, towerfile_len, mtime,
+		    out_path, res, err);
+	glob_result_free(&files);
+	return rc;
+}
+
+/* ---- digests ---------------------------------------------------------------- */
+
+int
+archive_sha256_file(const char *path, char hex[65], struct err *err)
+{
+	crypto_hash_sha256_state st;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	char *blk = NULL;
+	int fd, rc = -1;
+	ssize_t n;
+
+	hex[0] = '\0';
+	if (sodium_init() < 0)
+		return err_set(err, ERR_IO, "libsodium initialisation failed");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+	blk = xmalloc(READ_BLOCK);
+	crypto_hash_sha256_init(&st);
+	while ((n = read(fd, blk, READ_BLOCK)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		crypto_hash_sha256_update(&st, (unsigned char *)blk, (size_t)n);
+	}
+	crypto_hash_sha256_final(&st, digest);
+	hex_encode(digest, sizeof(digest), hex);
+	rc = 0;
+out:
+	free(blk);
+	close(fd);
+	return rc;
+}
