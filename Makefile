@@ -83,4 +83,5 @@ clean:
 	rm -rf build bin
 
 .PHONY: all check conformance build-tests ui clean
+.SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
