@@ -375,24 +375,90 @@ scan_traversal(struct scan *s, struct err *err)
 	return 0;
 }
 
-/* Opens a reader on fd: gzip filter, tar format (and the empty format, so
+/* The artifact's bytes as libarchive reads them, with a copy of the first
+ * ones kept to tell "not gzip" from "not tar" the way Go's gzip reader
+ * does: by the gzip header alone. */
+struct source {
+	int		 fd;
+	char		*blk;
+	unsigned char	 head[4096];
+	size_t		 nhead;
+	bool		 eof;
+};
+
+static la_ssize_t
+source_read(struct archive *a, void *cookie, const void **out)
+{
+	struct source *src = cookie;
+	ssize_t n;
+
+	do
+		n = read(src->fd, src->blk, READ_BLOCK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		src->eof = true;
+	if (src->nhead < sizeof(src->head)) {
+		size_t k = sizeof(src->head) - src->nhead;
+
+		if ((size_t)n < k)
+			k = (size_t)n;
+		memcpy(src->head + src->nhead, src->blk, k);
+		src->nhead += k;
+	}
+	*out = src->blk;
+	return n;
+}
+
+/* True when head holds a complete gzip member header (RFC 1952: magic,
+ * deflate, and the optional extra, name, comment and CRC fields). A header
+ * longer than the copy is taken as complete unless the stream ended. */
+static bool
+gzip_header_ok(const struct source *src)
+{
+	const unsigned char *h = src->head;
+	size_t n = src->nhead, i = 10;
+	unsigned flg;
+
+	if (n < 10 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8)
+		return false;
+	flg = h[3];
+	if ((flg & 4) && (i += 2) <= n)
+		i += (size_t)h[i - 2] | (size_t)h[i - 1] << 8;
+	for (unsigned bit = 8; bit <= 16; bit <<= 1) {
+		if (!(flg & bit))
+			continue;
+		while (i < n && h[i] != 0)
+			i++;
+		i++;
+	}
+	if (flg & 2)
+		i += 2;
+	return i <= n || !(src->eof || n < sizeof(src->head));
+}
+
+/* Opens a reader on src: gzip filter, tar format (and the empty format, so
  * a gzip of nothing reads as an archive without entries, as Go's does). */
 static struct archive *
-reader_open(int fd, struct err *err)
+reader_open(struct source *src, struct err *err)
 {
 	struct archive *a = archive_read_new();
-	int r, nf;
+	int r;
 
 	archive_read_support_filter_gzip(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_empty(a);
-	r = archive_read_open_fd(a, fd, READ_BLOCK);
-	nf = archive_filter_count(a);
-	if (nf < 2 || archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
+	r = archive_read_open(a, src, NULL, source_read, NULL);
+	if (!gzip_header_ok(src)) {
 		err_set(err, ERR_TOWERFILE_MISSING, "artifact is not a valid gzip archive");
 		goto fail;
 	}
-	if (nf > 2 || r != ARCHIVE_OK) {
+	/* more than gzip + none: a gzip inside the gzip, which is no tar */
+	if (r != ARCHIVE_OK || archive_filter_count(a) != 2 ||
+	    archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
 		not_tar(err);
 		goto fail;
 	}
@@ -406,12 +472,13 @@ fail:
 static int
 scan_fd(struct scan *s, int fd, struct err *err)
 {
-	struct archive *a = reader_open(fd, err);
+	struct source src = {.fd = fd, .blk = xmalloc(READ_BLOCK)};
+	struct archive *a = reader_open(&src, err);
 	struct archive_entry *e;
 	int r, rc = -1;
 
 	if (a == NULL)
-		return -1;
+		goto out;
 	for (;;) {
 		r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
@@ -425,7 +492,9 @@ scan_fd(struct scan *s, int fd, struct err *err)
 	}
 	rc = scan_traversal(s, err);
 out:
-	archive_read_free(a);
+	if (a != NULL)
+		archive_read_free(a);
+	free(src.blk);
 	return rc;
 }
 
@@ -585,12 +654,15 @@ extract_entry(struct scan *s, struct archive *a, struct archive *w,
 static int
 extract_fd(struct scan *s, int fd, struct err *err)
 {
-	struct archive *a = reader_open(fd, err), *w = NULL;
+	struct source src = {.fd = fd, .blk = xmalloc(READ_BLOCK)};
+	struct archive *a = reader_open(&src, err), *w = NULL;
 	struct archive_entry *e;
 	int r, rc = -1;
 
-	if (a == NULL)
+	if (a == NULL) {
+		free(src.blk);
 		return -1;
+	}
 	w = archive_write_disk_new();
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 	    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
@@ -614,6 +686,7 @@ extract_fd(struct scan *s, int fd, struct err *err)
 out:
 	archive_write_free(w);
 	archive_read_free(a);
+	free(src.blk);
 	return rc;
 }
 

@@ -733,7 +733,8 @@ resolve(const char *project_dir, const char *const *patterns, size_t npatterns,
 		}
 		pattern_free(&pt);
 	}
-	qsort(matches.v, matches.n, sizeof(*matches.v), cmp_str);
+	if (matches.n > 1)
+		qsort(matches.v, matches.n, sizeof(*matches.v), cmp_str);
 	for (size_t i = 0; i < matches.n; i++) {
 		if (n > 0 && strcmp(matches.v[n - 1], matches.v[i]) == 0)
 			free(matches.v[i]);
