@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "glob.h"
 #include "quote.h"
-#include "towerfile_path_compat.h"
+#include "towerfile.h"
 #include "util.h"
 
 #define MAX_ALTERNATIVES 4096	/* brace expansions of one pattern */

@@ -586,7 +586,7 @@ test_unsafe_symlinks(void **state)
 	const struct tent sneaky[] = {TFE, {"a/l", 'l', "x/../../..", 0, 0}};
 	const struct tent inside[] = {TFE, {"a/b/l", 'l', "../../x", 0, 0},
 	    {"a/m", 'l', "..", 0, 0}, {"n", 'l', ".", 0, 0}, {"e", 'l', "", 0, 0},
-	    {"d", 'l', "missing/target", 0, 0}};
+	    {"d", 'l', "missing/target", 0, 0}, {"dd", 'l', "..data", 0, 0}};
 
 	(void)state;
 	check_inspect(abs, NE(abs), "artifact entry \"l\" links outside the artifact root", IA);
