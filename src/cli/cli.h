@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "client.h"
 #include "err.h"
+#include "towerfile.h"
 
 /* Exit codes (cli.md §3.3). */
 enum {
@@ -243,6 +244,12 @@ int cmd_deploy(int argc, char **argv);
  * print "Run #<n> created (id=<id>, status=<s>)". */
 int runs_create_for(struct cli *c, const char *app, const char *body, struct api_resp *r);
 void runs_print_created(const struct api_resp *r);
+
+/* project.c: reads and parses <dir>/Towerfile (no validation). Returns 0
+ * with the bytes in *text (caller frees) and *tf (towerfile_free); 1 when
+ * the file does not exist; -1 with err ("cannot open Towerfile: ...",
+ * "parsing Towerfile: parsing towerfile: ..."). */
+int project_towerfile(const char *dir, char **text, size_t *len, struct towerfile **tf, struct err *err);
 
 /* A subcommand table entry and its dispatcher: "usage" is printed as
  * "error: usage: ..." when no subcommand is given. */
