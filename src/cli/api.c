@@ -138,21 +138,16 @@ api_resp_free(struct api_resp *r)
 	r->json = NULL;
 }
 
-/* Interprets a finished request: decodes 2xx JSON, reports errors. */
+/* Decodes a 2xx JSON body into r->json; returns 0 or an exit code. */
 static int
-finish(struct api_resp *r, int transport_rc, const struct err *err)
+decode(struct api_resp *r)
 {
-	char msg[1024];
 	json_error_t je;
 	const char *b = buf_str(&r->raw.body);
 	size_t i = 0;
 
-	if (transport_rc == -1)
-		return cli_fail(EXIT_FAIL, "%s", err->msg);
-	if (r->raw.status < 200 || r->raw.status > 299) {
-		client_error_message(&r->raw, msg, sizeof(msg));
-		return cli_fail(exit_for_status(r->raw.status), "%s", msg);
-	}
+	if (r->raw.status < 200 || r->raw.status > 299)
+		return 0;
 	while (i < r->raw.body.len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
 		i++;
 	if (i == r->raw.body.len)
@@ -163,21 +158,52 @@ finish(struct api_resp *r, int transport_rc, const struct err *err)
 	return 0;
 }
 
+/* Performs req; any HTTP status is a success here. */
+static int
+perform(struct cli *c, const struct client_req *req, struct api_resp *r)
+{
+	struct err err;
+
+	memset(r, 0, sizeof(*r));
+	client_resp_init(&r->raw);
+	if (client_do(c->client, req, &r->raw, &err) == -1)
+		return cli_fail(EXIT_FAIL, "%s", err.msg);
+	return decode(r);
+}
+
 int
-api_call(struct cli *c, const char *method, const char *path, const char *body, struct api_resp *r)
+api_fail(const struct api_resp *r)
+{
+	char msg[1024];
+
+	client_error_message(&r->raw, msg, sizeof(msg));
+	return cli_fail(exit_for_status(r->raw.status), "%s", msg);
+}
+
+static int
+check(struct api_resp *r, int rc)
+{
+	if (rc == 0 && (r->raw.status < 200 || r->raw.status > 299))
+		return api_fail(r);
+	return rc;
+}
+
+int
+api_request(struct cli *c, const char *method, const char *path, const char *body, struct api_resp *r)
 {
 	struct client_req req = {
 		.method = method, .path = path, .bearer = c->token, .body = body,
 		.body_len = body != NULL ? strlen(body) : 0, .download_fd = -1,
 		.timeout_ms = REQUEST_TIMEOUT_MS,
 	};
-	struct err err;
-	int rc;
 
-	memset(r, 0, sizeof(*r));
-	client_resp_init(&r->raw);
-	rc = client_do(c->client, &req, &r->raw, &err);
-	return finish(r, rc, &err);
+	return perform(c, &req, r);
+}
+
+int
+api_call(struct cli *c, const char *method, const char *path, const char *body, struct api_resp *r)
+{
+	return check(r, api_request(c, method, path, body, r));
 }
 
 int
@@ -190,13 +216,8 @@ api_upload(struct cli *c, const char *path, const char *file, const char *upload
 		.connect_timeout_ms = UPLOAD_CONNECT_MS,
 		.stall_bytes = UPLOAD_STALL_BYTES, .stall_ms = UPLOAD_STALL_MS,
 	};
-	struct err err;
-	int rc;
 
-	memset(r, 0, sizeof(*r));
-	client_resp_init(&r->raw);
-	rc = client_do(c->client, &req, &r->raw, &err);
-	return finish(r, rc, &err);
+	return check(r, perform(c, &req, r));
 }
 
 void

@@ -200,6 +200,12 @@ struct api_resp {
  * code. */
 int api_call(struct cli *c, const char *method, const char *path, const char *body,
     struct api_resp *r);
+/* As api_call, but any HTTP status returns 0 (see r->raw.status); only a
+ * transport or decoding failure is printed and returns its exit code. */
+int api_request(struct cli *c, const char *method, const char *path, const char *body,
+    struct api_resp *r);
+/* Prints the error of a non-2xx response; returns its exit code. */
+int api_fail(const struct api_resp *r);
 /* Uploads file as the multipart field "artifact" named upload_name to path
  * with the artifact timeouts; as api_call. */
 int api_upload(struct cli *c, const char *path, const char *file, const char *upload_name,

@@ -39,6 +39,7 @@ static const struct {
 	{ "runs", cmd_runs },
 	{ "tokens", cmd_tokens },
 	{ "runners", cmd_runners },
+	{ "deploy", cmd_deploy },
 };
 
 int
