@@ -81,6 +81,14 @@ has_dotdot_elem(const char *p)
 	}
 }
 
+/* libarchive's success: OK, or WARN (e.g. a name that is not valid in the
+ * locale's charset). RETRY (a damaged header) is a failure here. */
+static bool
+la_ok(int r)
+{
+	return r == ARCHIVE_OK || r == ARCHIVE_WARN;
+}
+
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -484,7 +492,7 @@ scan_fd(struct scan *s, int fd, struct err *err)
 		r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN) {
+		if (!la_ok(r)) {
 			not_tar(err);
 			goto out;
 		}
@@ -642,11 +650,11 @@ extract_entry(struct scan *s, struct archive *a, struct archive *w,
 	if (why != UNSAFE_NONE)
 		return unsafe_err(s, name, why, err);
 	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
-	if (archive_write_header(w, e) < ARCHIVE_WARN)
+	if (!la_ok(archive_write_header(w, e)))
 		return err_set(err, ERR_IO, "%s: %s", name, archive_error_string(w));
 	if (extract_data(s, a, w, name, err) != 0)
 		return -1;
-	if (archive_write_finish_entry(w) < ARCHIVE_WARN)
+	if (!la_ok(archive_write_finish_entry(w)))
 		return err_set(err, ERR_IO, "%s: %s", name, archive_error_string(w));
 	return 0;
 }
@@ -672,14 +680,14 @@ extract_fd(struct scan *s, int fd, struct err *err)
 		r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN) {
+		if (!la_ok(r)) {
 			not_tar(err);
 			goto out;
 		}
 		if (extract_entry(s, a, w, e, err) != 0)
 			goto out;
 	}
-	if (archive_write_close(w) < ARCHIVE_WARN) {
+	if (!la_ok(archive_write_close(w))) {
 		err_set(err, ERR_IO, "%s", archive_error_string(w));
 		goto out;
 	}
@@ -782,7 +790,7 @@ static int
 pack_header(struct archive *a, struct archive_entry *e, const char *path,
     struct err *err)
 {
-	if (archive_write_header(a, e) < ARCHIVE_WARN)
+	if (!la_ok(archive_write_header(a, e)))
 		return err_set(err, ERR_IO, "%s: %s", path, archive_error_string(a));
 	return 0;
 }

@@ -496,6 +496,26 @@ test_not_tar(void **state)
 }
 
 static void
+test_damaged_header(void **state)
+{
+	/* libarchive reports a header checksum mismatch as RETRY */
+	const struct tent two[] = {{"Towerfile", 'f', "x", 0, 0}, {"g", 'f', "y", 0, 0}};
+	char *tar = make_archive("two.tar", two, 2, true), *gz = tpath("two.tar.gz");
+	char *raw;
+	size_t n;
+
+	(void)state;
+	raw = read_file(tar, &n);
+	raw[1024 + 5] ^= 0x41;		/* the second header's name */
+	write_bytes(tar, raw, n);
+	free(raw);
+	gzip_file(tar, gz);
+	expect(inspect(gz, 0, 0), TM, "artifact is not a valid tar archive");
+	free(tar);
+	free(gz);
+}
+
+static void
 test_empty_archives(void **state)
 {
 	char *empty = tpath("empty"), *gz = tpath("empty.gz"), *got;
@@ -1294,6 +1314,7 @@ main(void)
 		T(test_towerfile_read_error),
 		T(test_not_gzip),
 		T(test_not_tar),
+		T(test_damaged_header),
 		T(test_empty_archives),
 		T(test_open_error),
 		T(test_unsafe_absolute),
