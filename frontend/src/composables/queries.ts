@@ -1,0 +1,69 @@
+// Data hooks of the pages, one per API resource, with the refresh intervals
+// of observability.md §3.5: run lists every 2 s, a run (and its attempts)
+// every 2 s while it is active, the runner list every 10 s.
+import { computed, type Ref } from 'vue'
+import { api, type Run, type RunFilter } from '@/api'
+import { isTerminal } from '@/util/status'
+import { useQuery, type Query } from './useQuery'
+
+const LIST_MS = 2000
+const RUNNERS_MS = 10_000
+
+export function useRunSummary() {
+  return useQuery(() => 'runs:summary', (s) => api.runSummary(s), { refetchMs: LIST_MS })
+}
+
+/** Team-wide runs with filters and paging; `filter` is reactive. */
+export function useRuns(filter: Ref<RunFilter>) {
+  return useQuery(() => `runs:list:${JSON.stringify(filter.value)}`, (s) => api.listRuns(filter.value, s),
+    { refetchMs: LIST_MS })
+}
+
+export function useApps() {
+  return useQuery(() => 'apps:list', (s) => api.listApps(s))
+}
+
+export function useApp(slug: Ref<string>) {
+  return useQuery(() => `apps:one:${slug.value}`, (s) => api.getApp(slug.value, s))
+}
+
+export function useVersions(slug: Ref<string | null>) {
+  return useQuery(() => (slug.value ? `apps:versions:${slug.value}` : null), (s) => api.listVersions(slug.value!, s))
+}
+
+export function useAppRuns(slug: Ref<string>, page: Ref<{ limit: number; offset: number }>) {
+  return useQuery(() => `runs:app:${slug.value}:${page.value.limit}:${page.value.offset}`,
+    (s) => api.listAppRuns(slug.value, page.value, s), { refetchMs: LIST_MS })
+}
+
+/** One run, refreshed every 2 s while it is not terminal. */
+export function useRun(id: Ref<number>) {
+  const q: Query<Run> = useQuery(() => `runs:one:${id.value}`, (s) => api.getRun(id.value, s), {
+    refetchMs: (): number | undefined => (q.data.value && isTerminal(q.data.value.status) ? undefined : LIST_MS),
+  })
+  return q
+}
+
+/** A run's attempts, refreshed every 2 s while `active` is true. */
+export function useAttempts(id: Ref<number>, active: Ref<boolean>) {
+  return useQuery(() => `runs:attempts:${id.value}`, (s) => api.runAttempts(id.value, s), {
+    refetchMs: () => (active.value ? LIST_MS : undefined),
+  })
+}
+
+export function useTokens(enabled: Ref<boolean>) {
+  return useQuery(() => (enabled.value ? 'tokens:list' : null), (s) => api.listTokens(s))
+}
+
+export function useRunners() {
+  return useQuery(() => 'runners:list', (s) => api.listRunners(s), { refetchMs: RUNNERS_MS })
+}
+
+export function useAuthOptions() {
+  return useQuery(() => 'auth:options', (s) => api.authOptions(s))
+}
+
+/** Convenience: a computed that is true while a run status is active or queued. */
+export function notTerminal(status: Ref<string | undefined>) {
+  return computed(() => status.value !== undefined && !isTerminal(status.value))
+}

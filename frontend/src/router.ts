@@ -1,0 +1,36 @@
+// Client-side routes (createWebHistory: minitowerd answers unknown UI paths
+// with index.html). Every page but sign-in needs a token; admin pages check
+// the role themselves, since the server is the authority (403).
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { session } from '@/stores/session'
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('@/pages/SignInPage.vue'), meta: { public: true, title: 'Sign in' } },
+  { path: '/', name: 'dashboard', component: () => import('@/pages/DashboardPage.vue'), meta: { title: 'Dashboard' } },
+  { path: '/apps', name: 'apps', component: () => import('@/pages/AppsPage.vue'), meta: { title: 'Apps' } },
+  { path: '/apps/:slug', name: 'app', component: () => import('@/pages/AppDetailPage.vue'), props: true, meta: { title: 'App' } },
+  { path: '/apps/:slug/run', name: 'run-create', component: () => import('@/pages/RunCreatePage.vue'), props: true, meta: { title: 'New run' } },
+  { path: '/runs', name: 'runs', component: () => import('@/pages/RunsPage.vue'), meta: { title: 'Runs' } },
+  { path: '/runs/:id', name: 'run', component: () => import('@/pages/RunDetailPage.vue'), props: true, meta: { title: 'Run' } },
+  { path: '/tokens', name: 'tokens', component: () => import('@/pages/TokensPage.vue'), meta: { title: 'Tokens' } },
+  { path: '/runners', name: 'runners', component: () => import('@/pages/RunnersPage.vue'), meta: { title: 'Runners' } },
+  { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue'), meta: { title: 'Not found' } },
+]
+
+export const router = createRouter({
+  history: createWebHistory(import.meta.env.BASE_URL),
+  routes,
+})
+
+router.beforeEach((to) => {
+  if (!to.meta.public && !session.token) {
+    return { name: 'login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} }
+  }
+  if (to.name === 'login' && session.token) return { name: 'dashboard' }
+  return true
+})
+
+router.afterEach((to) => {
+  const title = typeof to.meta.title === 'string' ? to.meta.title : ''
+  document.title = title ? `${title} · MiniTower` : 'MiniTower'
+})
