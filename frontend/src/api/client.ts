@@ -184,7 +184,9 @@ export function createApiClient(opts: ClientOptions) {
       }
       signal?.addEventListener('abort', () => xhr.abort(), { once: true })
       const form = new FormData()
-      form.append('artifact', file, filename || 'artifact.tar.gz')
+      const name = filename || 'artifact.tar.gz'
+      // A File carries the name itself, so the part's filename is right in every FormData implementation.
+      form.append('artifact', new File([file], name, { type: file.type || 'application/gzip' }), name)
       xhr.send(form)
     })
   }
