@@ -128,6 +128,13 @@ async function main() {
     console.log('1..1')
     return 0
   }
+  // The scenario needs a runner (live logs, cancelling a running job). MT_E2E_WITHOUT_RUNNER=1 runs the
+  // other steps against minitowerd alone, skipping those.
+  if (!existsSync(runnerBin) && process.env.MT_E2E_WITHOUT_RUNNER !== '1') {
+    console.log(`ok 1 - browser e2e # SKIP runner not built (${runnerBin} missing)`)
+    console.log('1..1')
+    return 0
+  }
   if (!chromiumPath) {
     console.log('not ok 1 - browser e2e: chromium not found (/usr/lib/chromium/chromium or /usr/bin/chromium)')
     console.log('1..1')
