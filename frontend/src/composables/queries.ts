@@ -55,8 +55,9 @@ export function useTokens(enabled: Ref<boolean>) {
   return useQuery(() => (enabled.value ? 'tokens:list' : null), (s) => api.listTokens(s))
 }
 
-export function useRunners() {
-  return useQuery(() => 'runners:list', (s) => api.listRunners(s), { refetchMs: RUNNERS_MS })
+/** Runners of the installation; `enabled` is false for member tokens (the server would answer 403). */
+export function useRunners(enabled: Ref<boolean>) {
+  return useQuery(() => (enabled.value ? 'runners:list' : null), (s) => api.listRunners(s), { refetchMs: RUNNERS_MS })
 }
 
 export function useAuthOptions() {
