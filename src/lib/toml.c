@@ -41,13 +41,15 @@ struct parser {
 
 static struct toml_value *parse_value(struct parser *ps, unsigned depth);
 
-/* The 1-based line of pos; cheap when called with increasing positions. */
+/* The 1-based line of pos. A cached position moves forwards or backwards,
+ * so the cost is the distance from the previous call. */
 static unsigned
 line_at(struct parser *ps, const char *pos)
 {
-	if (pos < ps->lpos) {
-		ps->lpos = ps->start;
-		ps->lline = 1;
+	while (ps->lpos > pos) {
+		ps->lpos--;
+		if (*ps->lpos == '\n')
+			ps->lline--;
 	}
 	for (; ps->lpos < pos; ps->lpos++) {
 		if (*ps->lpos == '\n')

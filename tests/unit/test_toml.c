@@ -185,6 +185,12 @@ test_bom_and_crlf(void **state)
 	assert_int_equal(get(root, "b")->u.i, 2);
 	assert_int_equal(get(root, "b")->line, 2);
 	toml_free(root);
+	root = parse_ok("x = 1\n\ny.z = [\n1,\n2]\nw.v = 3\n");
+	assert_int_equal(get(root, "y")->line, 3);
+	assert_int_equal(get(get(root, "y"), "z")->line, 3);
+	assert_int_equal(get(get(root, "y"), "z")->u.arr.items[1]->line, 5);
+	assert_int_equal(get(root, "w")->line, 6);
+	toml_free(root);
 }
 
 static void
