@@ -4,9 +4,10 @@
  * one safely on the runner (runner.md §5.4), builds the CLI's reproducible
  * tar.gz (towerfile.md §6.4-§6.5) and computes file SHA-256 digests.
  *
- * This header shadows libarchive's own <archive.h> on the include path
- * (-Isrc/lib), so it pulls the real one in with #include_next: including it
- * with angle brackets or from outside src/lib gives both APIs.
+ * Packing and digests are in archive_pack.c. This header shadows
+ * libarchive's own <archive.h> on the include path (-Isrc/lib), so it pulls
+ * the real one in with #include_next: including it with angle brackets or
+ * from outside src/lib gives both APIs.
  */
 #ifndef MT_ARCHIVE_H
 #define MT_ARCHIVE_H

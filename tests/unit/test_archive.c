@@ -1203,6 +1203,28 @@ test_pack_long_and_utf8_names(void **state)
 }
 
 static void
+test_pack_non_utf8_name(void **state)
+{
+	struct archive_pack_result res;
+	struct archive_info info;
+	struct err err = {0};
+	char *out, *got;
+
+	(void)state;
+	make_pack_project();
+	pfile("bad\xff.py", "raw", 0644);
+	assert_int_equal(pack_project(NULL, 0, "main.py", "a.tar.gz", &res, &err), 0);
+	out = tpath("a.tar.gz");
+	got = list_archive(out);
+	assert_non_null(strstr(got, "bad\xff.py f 644 0/0 root/root 0 = raw\n"));
+	free(got);
+	assert_int_equal(archive_inspect(out, NULL, &info, &err), 0);
+	assert_true(archive_info_has_script(&info, "bad\xff.py"));
+	archive_info_free(&info);
+	free(out);
+}
+
+static void
 test_pack_errors(void **state)
 {
 	struct archive_pack_result res;
@@ -1335,6 +1357,7 @@ main(void)
 		T(test_pack_reproducible),
 		T(test_pack_source_date_epoch),
 		T(test_pack_long_and_utf8_names),
+		T(test_pack_non_utf8_name),
 		T(test_pack_errors),
 		T(test_pack_towerfile_once),
 		T(test_pack_500_files),
