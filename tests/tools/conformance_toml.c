@@ -3,7 +3,9 @@
  * 1.0.0 cases listed in files-toml-1.0.0) and prints TAP, one line per case.
  * valid/X.toml must decode to the tagged JSON of valid/X.json (compared
  * semantically, as toml-test does); invalid/X.toml must be rejected.
- * The corpus is $MT_CONFORMANCE_DIR/toml-test, else ../shared/conformance.
+ * The corpus is $MT_CONFORMANCE_DIR/toml-test, else ../shared/conformance/
+ * toml-test (relative to the repository root, the working directory). The
+ * project's own cases follow, listed in tests/data/toml/files (same layout).
  */
 #include <inttypes.h>
 #include <math.h>
