@@ -35,8 +35,9 @@ struct glob_result {
  * (ERR_INVALID) and *out empty; messages: "syntax error in pattern "<p>"",
  * "pattern "<p>" has too many alternatives", "resolving symlink "<abs>":
  * <error>", "symlink "<abs>" points outside the project root", or
- * "<abs path>: <error>" when the project directory or a directory below it
- * cannot be read. */
+ * "<abs path>: <error>" when the project directory cannot be resolved or a
+ * directory below it fails to read. A directory that cannot be opened
+ * (EACCES) contributes nothing, like a pattern that matches nothing. */
 int glob_resolve(const char *project_dir, const char *const *patterns,
     size_t npatterns, struct glob_result *out, struct err *err);
 
