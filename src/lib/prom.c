@@ -43,6 +43,7 @@ struct prom_family {
 	char			*labels[PROM_MAX_LABELS];
 	size_t			 nbounds;
 	double			 bounds[PROM_MAX_BUCKETS];
+	char			 le[PROM_MAX_BUCKETS][32];	/* bounds as printed */
 	pthread_mutex_t		 mu;		/* inserts and rendering */
 	_Atomic(struct table *)	 table;
 	size_t			 count;		/* series, under mu */
@@ -106,6 +107,7 @@ prom_family_new(const char *name, const char *help, enum prom_type type,
 		assert(isfinite(bounds[i]));
 		assert(i == 0 || bounds[i - 1] < bounds[i]);
 		f->bounds[i] = bounds[i];
+		prom_fmt_double(bounds[i], f->le[i], sizeof(f->le[i]));
 	}
 	pthread_mutex_init(&f->mu, NULL);
 	atomic_init(&f->table, table_new(16));
@@ -553,25 +555,19 @@ escape_help(struct buf *out, const char *s)
 	}
 }
 
-/* One sample line: name[suffix]{labels[,le="bound"]} value */
+/* One sample line: name[suffix]{labels[,le="bound"]} value, where labels
+ * is the series' pre-rendered label list ("" for none). */
 static void
-sample(struct buf *out, const struct prom_family *f,
-    const struct prom_series *s, const char *suffix, const char *le,
-    const char *value)
+sample(struct buf *out, const struct prom_family *f, const char *labels,
+    const char *suffix, const char *le, const char *value)
 {
-	size_t i;
-
 	buf_adds(out, f->name);
 	buf_adds(out, suffix);
-	if (f->nlabels > 0 || le != NULL) {
+	if (labels[0] != '\0' || le != NULL) {
 		buf_addc(out, '{');
-		for (i = 0; i < f->nlabels; i++) {
-			buf_addf(out, "%s%s=\"", i > 0 ? "," : "", f->labels[i]);
-			prom_escape_label(out, s->values[i]);
-			buf_addc(out, '"');
-		}
+		buf_adds(out, labels);
 		if (le != NULL)
-			buf_addf(out, "%sle=\"%s\"", f->nlabels > 0 ? "," : "",
+			buf_addf(out, "%sle=\"%s\"", labels[0] != '\0' ? "," : "",
 			    le);
 		buf_addc(out, '}');
 	}
@@ -580,28 +576,40 @@ sample(struct buf *out, const struct prom_family *f,
 	buf_addc(out, '\n');
 }
 
+/* Writes the series' labels, escaped, as name="value",... into lb. */
 static void
-render_hist(struct buf *out, const struct prom_family *f,
+render_labels(struct buf *lb, const struct prom_family *f,
     const struct prom_series *s)
 {
-	char le[40], val[40];
+	size_t i;
+
+	buf_reset(lb);
+	for (i = 0; i < f->nlabels; i++) {
+		buf_addf(lb, "%s%s=\"", i > 0 ? "," : "", f->labels[i]);
+		prom_escape_label(lb, s->values[i]);
+		buf_addc(lb, '"');
+	}
+}
+
+static void
+render_hist(struct buf *out, const struct prom_family *f,
+    const struct prom_series *s, const char *labels)
+{
+	char val[40];
 	uint64_t cum = 0;
 	size_t i;
 
 	for (i = 0; i < s->nbuckets; i++) {
 		cum += atomic_load_explicit(&s->buckets[i],
 		    memory_order_relaxed);
-		if (i < f->nbounds)
-			prom_fmt_double(f->bounds[i], le, sizeof(le));
-		else
-			snprintf(le, sizeof(le), "+Inf");
 		snprintf(val, sizeof(val), "%" PRIu64, cum);
-		sample(out, f, s, "_bucket", le, val);
+		sample(out, f, labels, "_bucket",
+		    i < f->nbounds ? f->le[i] : "+Inf", val);
 	}
-	sample(out, f, s, "_sum", NULL,
+	sample(out, f, labels, "_sum", NULL,
 	    prom_fmt_double(prom_hist_sum(s), val, sizeof(val)));
 	snprintf(val, sizeof(val), "%" PRIu64, cum);
-	sample(out, f, s, "_count", NULL, val);
+	sample(out, f, labels, "_count", NULL, val);
 }
 
 static int
@@ -648,18 +656,25 @@ prom_family_render(struct prom_family *f, struct buf *out)
 {
 	static const char *const types[] = { "counter", "gauge", "histogram" };
 	struct prom_series **v;
+	struct buf lb;
 	char val[40];
 	size_t n, i;
 
 	v = snapshot(f, &n);
+	buf_init(&lb, out->max);
 	if (n == 0)
 		goto out;
 	buf_addf(out, "# HELP %s ", f->name);
 	escape_help(out, f->help);
 	buf_addf(out, "\n# TYPE %s %s\n", f->name, types[f->type]);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && buf_ok(out); i++) {
+		render_labels(&lb, f, v[i]);
+		if (!buf_ok(&lb)) {
+			out->overflow = true;
+			break;
+		}
 		if (f->type == PROM_HISTOGRAM) {
-			render_hist(out, f, v[i]);
+			render_hist(out, f, v[i], buf_str(&lb));
 			continue;
 		}
 		if (f->type == PROM_GAUGE)
@@ -668,9 +683,10 @@ prom_family_render(struct prom_family *f, struct buf *out)
 		else
 			snprintf(val, sizeof(val), "%" PRIu64,
 			    prom_counter_value(v[i]));
-		sample(out, f, v[i], "", NULL, val);
+		sample(out, f, buf_str(&lb), "", NULL, val);
 	}
 out:
+	buf_free(&lb);
 	free(v);
 	return buf_ok(out) ? 0 : -1;
 }
