@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mtserver import HELLO_MAIN, HELLO_TOWERFILE, REG_TOKEN, ROOT, Server  # noqa: E402
+from mtserver import BOOT_TOKEN, HELLO_MAIN, HELLO_TOWERFILE, REG_TOKEN, ROOT, Server  # noqa: E402
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -500,8 +500,23 @@ def test_prometheus_scrapes_minitowerd():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_demo_script_feeds_metrics():
+    """scripts/demo-compose.sh against a real server (no runner): a team, the
+    demo app and three queued runs, visible in the counters and the gauge."""
+    with Server() as s:
+        Api(s).available()
+        env = dict(os.environ, MINITOWER_URL=s.url, MINITOWER_BOOTSTRAP_TOKEN=BOOT_TOKEN, DEMO_TEAM="acme")
+        r = subprocess.run(["sh", os.path.join(ROOT, "scripts/demo-compose.sh"), "--runs", "3"], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Done: 3 runs created." in r.stdout, r.stdout
+        samples = settle(s, lambda m: value(m, "minitower_runs_created_total", app="hello", team="acme") == 3.0,
+                         "demo runs counted")
+        assert value(samples, "minitower_runs_pending", app="hello", environment="default", team="acme") == 3.0
+
+
 TESTS = [test_http_requests_exact, test_path_label_bounded, test_metrics_token, test_run_workload_exact,
-         test_reaper_retry_and_dead_exact, test_prometheus_scrapes_minitowerd]
+         test_reaper_retry_and_dead_exact, test_prometheus_scrapes_minitowerd, test_demo_script_feeds_metrics]
 
 
 def main():
