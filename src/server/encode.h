@@ -16,4 +16,22 @@ json_t *encode_ts(int64_t ms);
 json_t *encode_app(const struct app *a);
 json_t *encode_version(const struct version *v);
 
+/* ==== run objects (encode_run.c) ==== */
+/* RunObject (api.md §1.0). */
+json_t *encode_run(const struct run *r);
+/* AttemptObject (start and heartbeat responses). */
+json_t *encode_attempt(const struct attempt *a);
+/* AttemptRecord (attempt list). */
+json_t *encode_attempt_rec(const struct attempt_rec *a);
+/* LogEntry. */
+json_t *encode_log(const struct log_entry *e);
+/* RunnerObject. */
+json_t *encode_runner(const struct runner_row *r);
+/* The lease response (api.md §1.8.2); lease_token is the secret. */
+json_t *encode_lease(const struct lease *l, const char *lease_token);
+/* Stored JSON text as a value; NULL when absent, invalid or an empty object
+ * (for the omitted-when-empty `input` fields). */
+json_t *encode_input(const char *json_text);
+/* ==== end of run objects ==== */
+
 #endif

@@ -111,4 +111,228 @@ void store_versions_free(struct version *vs, size_t n);
 struct metrics_gauges;
 int store_metrics_gauges(struct metrics_gauges *g, struct err *err);
 void store_metrics_gauges_free(struct metrics_gauges *g);
+
+/* ==== runs, attempts, logs and runners (store_run.c; owned by the runs work) ==== */
+
+#define STORE_SLUG_MAX 64
+#define STORE_STATUS_MAX 16
+#define STORE_ENV_MAX 256
+
+/* A run as the API shows it (RunObject) plus what logs and metrics need.
+ * Timestamps are Unix ms, 0 when NULL. */
+struct run {
+	int64_t	 id;
+	int64_t	 team_id;
+	int64_t	 app_id;
+	int64_t	 run_no;
+	int64_t	 version_no;
+	char	 team_slug[STORE_SLUG_MAX];
+	char	 app_slug[STORE_SLUG_MAX];
+	char	 status[STORE_STATUS_MAX];
+	char	*input_json;		/* NULL when NULL */
+	int64_t	 priority;
+	int64_t	 max_retries;
+	int64_t	 retry_count;
+	bool	 cancel_requested;
+	int64_t	 queued_at;
+	int64_t	 started_at;
+	int64_t	 finished_at;
+	char	 environment[STORE_ENV_MAX];
+};
+
+/* What a new run needs (api.md §1.6.1); strings are borrowed. */
+struct run_new {
+	int64_t		 team_id;
+	int64_t		 app_id;
+	int64_t		 version_id;
+	const char	*input_json;	/* final input (defaults applied); NULL → NULL */
+	int64_t		 priority;
+	int64_t		 max_retries;
+	const char	*idem_key;	/* trimmed Idempotency-Key, NULL when none */
+	const char	*fingerprint;	/* request SHA-256 hex when idem_key is set */
+};
+
+struct run_filter {
+	int64_t		 team_id;
+	int64_t		 app_id;	/* > 0: one app, ordered by run_no DESC */
+	const char	*app_slug;	/* team-wide list: NULL = every app */
+	const char	*status;	/* NULL = every status */
+	int64_t		 limit;
+	int64_t		 offset;
+};
+
+struct run_summary {
+	int64_t	 total, active, queued, terminal;
+};
+
+/* One AttemptRecord (attempt list). */
+struct attempt_rec {
+	int64_t	 attempt_no;
+	char	 status[STORE_STATUS_MAX];
+	char	*runner_name;
+	bool	 has_exit_code;
+	int64_t	 exit_code;
+	char	*error_message;		/* NULL when NULL */
+	int64_t	 started_at;
+	int64_t	 finished_at;
+};
+
+struct log_entry {
+	int64_t	 id;			/* run_logs.id (commit order) */
+	int64_t	 seq;
+	char	 stream[8];
+	char	*line;
+	size_t	 line_len;
+	int64_t	 logged_at;
+};
+
+struct runner_row {
+	int64_t	 id;
+	char	*name;
+	char	*environment;
+	char	 status[STORE_STATUS_MAX];
+	int64_t	 last_seen_at;
+};
+
+/* The state of an attempt and its run after a runner call (AttemptObject,
+ * lease response, logs and metrics). */
+struct attempt {
+	int64_t	 id;
+	int64_t	 run_id;
+	int64_t	 attempt_no;
+	char	 status[STORE_STATUS_MAX];	/* attempt status */
+	int64_t	 lease_expires_at;
+	int64_t	 started_at;			/* the attempt's; 0 when NULL */
+	int64_t	 finished_at;
+	bool	 cancel_requested;
+	char	 run_status[STORE_STATUS_MAX];
+	int64_t	 run_queued_at;
+	char	 team_slug[STORE_SLUG_MAX];
+	char	 app_slug[STORE_SLUG_MAX];
+	char	 environment[STORE_ENV_MAX];	/* the run's environment name */
+};
+
+/* A granted or re-issued lease (api.md §1.8.2). */
+struct lease {
+	struct attempt	 a;
+	int64_t		 run_no;
+	int64_t		 app_id;
+	int64_t		 version_no;
+	char		*entrypoint;
+	int64_t		 timeout_seconds;	/* 0 when NULL */
+	char		*input_json;		/* NULL when NULL */
+	bool		 reissued;
+};
+
+/* A result report (api.md §1.8.7); strings borrowed. */
+struct result_in {
+	const char	*status;
+	bool		 has_exit_code;
+	int64_t		 exit_code;
+	const char	*error_message;	/* NULL when absent */
+	size_t		 error_message_len;
+};
+
+enum reap_kind { REAP_NONE, REAP_CANCELLED, REAP_RETRIED, REAP_DEAD };
+
+void store_run_clear(struct run *r);
+void store_runs_free(struct run *runs, size_t n);
+/* Creates a run in one transaction (environment, run_no, idempotency key).
+ * *replayed is set when the key was known with the same fingerprint (out is
+ * then that run). ERR_IDEMPOTENCY on a fingerprint mismatch. */
+int store_run_create(const struct run_new *in, struct run *out, bool *replayed, struct err *err);
+/* Looks up an unexpired idempotency key: 1 found (*run_id, sha), 0 not. */
+int store_idem_lookup(int64_t team_id, int64_t app_id, const char *key, int64_t *run_id,
+    char sha[65], struct err *err);
+/* A run of the team (team_id 0: any team); ERR_NOT_FOUND "run not found". */
+int store_run_get(int64_t team_id, int64_t run_id, struct run *out, struct err *err);
+/* Lists runs (api.md §1.6.3 / §1.6.4 ordering); *out freed by store_runs_free. */
+int store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct err *err);
+int store_run_summary(int64_t team_id, struct run_summary *out, struct err *err);
+/* Cancels (api.md §1.6.7) and returns the run afterwards; old_status is
+ * the status before, *attempt_no the active attempt (0 when none). */
+int store_run_cancel(int64_t team_id, int64_t run_id, struct run *out,
+    char old_status[STORE_STATUS_MAX], int64_t *attempt_no, struct err *err);
+
+/* Attempt list of a run (free with store_attempt_recs_free). */
+int store_attempt_list(int64_t run_id, struct attempt_rec **out, size_t *n, struct err *err);
+void store_attempt_recs_free(struct attempt_rec *a, size_t n);
+/* Finds attempt attempt_no of a run (0: the latest; *attempt_id 0 when the
+ * run has none). ERR_NOT_FOUND "attempt not found" for a missing number. */
+int store_attempt_find(int64_t run_id, int64_t attempt_no, int64_t *attempt_id,
+    int64_t *found_no, struct err *err);
+/* Latest attempt of a run: id and number, 0 when none. */
+int store_attempt_latest(int64_t run_id, int64_t *attempt_id, int64_t *attempt_no,
+    struct err *err);
+/* Up to limit lines of an attempt with seq > after_seq (and id <= max_id
+ * when max_id > 0), by seq. */
+int store_log_page(int64_t attempt_id, int64_t after_seq, int64_t max_id, size_t limit,
+    struct log_entry **out, size_t *n, struct err *err);
+/* Up to limit lines with id > after_id and seq > min_seq, by id. */
+int store_log_follow(int64_t attempt_id, int64_t after_id, int64_t min_seq, size_t limit,
+    struct log_entry **out, size_t *n, struct err *err);
+/* Highest run_logs.id of an attempt (0 when none). */
+int store_log_max_id(int64_t attempt_id, int64_t *max_id, struct err *err);
+void store_logs_free(struct log_entry *e, size_t n);
+
+/* Every runner by name (free with store_runners_free). */
+int store_runner_list(struct runner_row **out, size_t *n, struct err *err);
+void store_runners_free(struct runner_row *r, size_t n);
+/* Registers or re-registers a runner (token rotated); *created for 201. */
+int store_runner_register(const char *name, size_t name_len, const char *env,
+    size_t env_len, const char *token_hash, int64_t *runner_id, bool *created, struct err *err);
+/* True when the team token hash is still valid (not revoked). */
+bool store_team_token_valid(const char *token_hash);
+
+/* Lease (api.md §1.8.2) in one transaction: runner seen, re-issue of a
+ * never-started attempt, or the next queued run of env. recheck_hash (may
+ * be NULL) re-validates the runner token (ERR_UNAUTHORIZED). Returns 1
+ * granted/re-issued (out filled), 0 nothing queued, -1 error (ERR_CONFLICT). */
+int store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
+    const char *lease_hash, int64_t ttl_ms, struct lease *out, struct err *err);
+void store_lease_clear(struct lease *l);
+/* Read-only: true when a leasable run of env exists (waiting lease). */
+bool store_queued_exists(const char *env);
+/* Sets last_seen_at of a runner. */
+int store_runner_seen(int64_t runner_id, struct err *err);
+
+/* Lease-bound calls: each checks (run, runner, lease hash, active) first,
+ * ERR_GONE "invalid or expired lease" otherwise. */
+/* leased → running; *started tells a real transition. */
+int store_attempt_start(int64_t run_id, int64_t runner_id, const char *lease_hash,
+    struct attempt *out, bool *started, struct err *err);
+/* Extends the lease to now + ttl and marks the runner seen. */
+int store_heartbeat(int64_t run_id, int64_t runner_id, const char *lease_hash, int64_t ttl_ms,
+    struct attempt *out, struct err *err);
+/* Read-only check of an attempt (waiting heartbeat). */
+int store_attempt_peek(int64_t run_id, int64_t runner_id, const char *lease_hash,
+    struct attempt *out, struct err *err);
+/* Inserts a validated batch (insert or ignore, seq order). When deferred
+ * is set (a body error), it is reported after the lease check instead. */
+int store_logs_add(int64_t run_id, int64_t runner_id, const char *lease_hash,
+    struct log_entry *e, size_t n, const struct err *deferred, struct err *err);
+/* Records a result; *changed tells a real transition (out then holds the
+ * attempt and run after it). Repeats: 0 when identical, ERR_CONFLICT. */
+int store_result(int64_t run_id, int64_t runner_id, const char *lease_hash,
+    const struct result_in *in, const struct err *deferred, struct attempt *out,
+    bool *changed, struct err *err);
+/* Release (api.md §1.8.9); out->run_status is the run's new status. */
+int store_release(int64_t run_id, int64_t runner_id, const char *lease_hash,
+    struct attempt *out, struct err *err);
+/* Artifact of the attempt's version (read-only lease check). */
+int store_artifact(int64_t run_id, int64_t runner_id, const char *lease_hash,
+    struct version *out, struct err *err);
+
+/* Reaper steps (api.md §2.6). */
+int store_expired_attempts(int64_t now, int64_t *ids, size_t max, size_t *n, struct err *err);
+/* Applies the expiry rules to one attempt if still expired and active. */
+int store_reap_attempt(int64_t attempt_id, enum reap_kind *kind, struct attempt *out,
+    struct err *err);
+/* Marks stale runners offline, skipping those waiting(id) says are parked. */
+int store_mark_stale_runners(int64_t cutoff, bool (*waiting)(int64_t), int64_t *count,
+    struct err *err);
+int store_prune_runners(int64_t cutoff, int64_t *count, struct err *err);
+int store_idem_cleanup(int64_t now, struct err *err);
+/* ==== end of the runs section ==== */
+
 #endif

@@ -1,0 +1,630 @@
+/*
+ * api_runner: the runner protocol (api.md §1.8): registration, the lease
+ * long poll, and the lease-bound calls. Each lease-bound call checks the
+ * lease before it looks at its body or query, inside the transaction of its
+ * effect (store_run.c); wake-ups go out after the commit (§2.11).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "api_runs.h"
+#include "config.h"
+#include "crypto.h"
+#include "encode.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "store.h"
+#include "util.h"
+
+#define MAX_LEASE_WAIT_S 60
+#define MAX_LOG_BATCH 100
+#define MAX_LINE_BYTES 8192
+
+static void
+answer_ok(struct resp *rs)
+{
+	struct buf b;
+
+	buf_init(&b, 64);
+	buf_adds(&b, "{\"status\":\"ok\"}");
+	resp_json(rs, 200, &b);
+}
+
+static void
+remaining_header(struct resp *rs, int64_t expires_at)
+{
+	char v[32];
+	int64_t left = expires_at - now_ms();
+
+	snprintf(v, sizeof(v), "%lld", (long long)(left > 0 ? left : 0));
+	resp_header(rs, "X-Lease-Remaining-Ms", v);
+}
+
+/* The prelude of api.md §1.8.3 up to the lease check: run id and the hash
+ * of X-Lease-Token. */
+static int
+prelude(struct req *rq, struct resp *rs, int64_t *run_id, char hash[65])
+{
+	const char *t;
+
+	if (api_run_id(rq, rs, run_id) == -1)
+		return -1;
+	t = http_header(rq, "X-Lease-Token");
+	if (t == NULL || t[0] == '\0') {
+		resp_error(rs, ERR_INVALID, "missing lease token");
+		return -1;
+	}
+	crypto_sha256_hex(t, strlen(t), hash);
+	return 0;
+}
+
+/* ---- registration ---- */
+
+void
+api_runner_register(struct req *rq, struct resp *rs)
+{
+	const char *name = NULL, *env = NULL;
+	size_t nlen = 0, elen = 0;
+	char tok[CRYPTO_TOKEN_MAX], hash[65];
+	struct err err;
+	int64_t id;
+	bool created;
+	json_t *body;
+	int hn, he;
+
+	if ((body = api_body(rq, rs, false, "invalid JSON body")) == NULL)
+		return;
+	hn = json_get_str(body, "name", &name, &nlen);
+	he = json_get_str(body, "environment", &env, &elen);
+	if (hn == -1 || he == -1)
+		resp_error(rs, ERR_INVALID, "invalid JSON body");
+	else if (hn == 0 || nlen == 0)
+		resp_error(rs, ERR_INVALID, "name is required");
+	else if (memchr(name, '\0', nlen) != NULL)
+		resp_error(rs, ERR_INVALID, "name must not contain NUL characters");
+	else if (he == 1 && memchr(env, '\0', elen) != NULL)
+		resp_error(rs, ERR_INVALID, "environment must not contain NUL characters");
+	if (rs->status != 0)
+		goto out;
+	if (he == 0 || elen == 0) {
+		env = "default";
+		elen = 7;
+	}
+	crypto_token_new("mtr_", tok);
+	crypto_sha256_hex(tok, strlen(tok), hash);
+	if (store_runner_register(name, nlen, env, elen, hash, &id, &created, &err) == -1) {
+		runs_fail(rs, &err, "register runner");
+		goto out;
+	}
+	if (created)
+		metrics_runner_registered(env);
+	runs_answer(rs, created ? 201 : 200, json_pack("{sIss%ss}", "runner_id", (json_int_t)id,
+	    "name", name, nlen, "token", tok));
+out:
+	json_decref(body);
+}
+
+/* ---- lease ---- */
+
+struct lease_done {
+	int64_t	 run_id;
+	int64_t	 runner_id;
+	char	 hash[65];
+};
+
+static void release_effects(const struct attempt *a);
+
+/* Completion of a 200 lease response: a response that was not delivered
+ * hands the run back at once (api.md §1.8.2). */
+static void
+lease_complete(void *arg, bool ok)
+{
+	struct lease_done *d = arg;
+	struct attempt a;
+	struct err err;
+
+	if (!ok && store_release(d->run_id, d->runner_id, d->hash, &a, &err) == 0)
+		release_effects(&a);
+	free(d);
+}
+
+/* The bearer token's hash, to re-check a runner token after a wait. */
+static bool
+bearer_hash(const struct req *rq, char hash[65])
+{
+	const char *h = http_header(rq, "Authorization");
+	char *v;
+	bool ok = false;
+
+	if (h == NULL)
+		return false;
+	v = str_trim(xstrdup(h));
+	if (ascii_ncasecmp(v, "Bearer ", 7) == 0) {
+		char *tok = str_trim(v + 7);
+
+		crypto_sha256_hex(tok, strlen(tok), hash);
+		ok = true;
+	}
+	free(v);
+	return ok;
+}
+
+static void
+granted(struct req *rq, struct resp *rs, struct lease *l, const char *tok, const char *hash)
+{
+	struct lease_done *d;
+
+	if (!l->reissued) {
+		metrics_run_leased(rq->runner.environment);
+		log_info("run leased", "run_id=%d attempt_no=%d team=%s app=%s runner=%s", l->a.run_id,
+		    l->a.attempt_no, l->a.team_slug, l->a.app_slug, rq->runner.name);
+		notify_run(l->a.run_id);
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->run_id = l->a.run_id;
+	d->runner_id = rq->runner.runner_id;
+	snprintf(d->hash, sizeof(d->hash), "%s", hash);
+	rs->on_complete = lease_complete;
+	rs->on_complete_arg = d;
+	runs_answer(rs, 200, encode_lease(l, tok));
+	remaining_header(rs, l->a.lease_expires_at);
+}
+
+/* Parses ?wait= (first run only); -1 when it answered 400. */
+static int
+lease_wait(struct req *rq, struct resp *rs)
+{
+	int64_t wait = 0;
+	int rc = runs_query_int(rq, "wait", &wait);
+
+	if (rc == -1 || wait < 0) {
+		resp_error(rs, ERR_INVALID, "wait must be a non-negative integer");
+		return -1;
+	}
+	if (wait > MAX_LEASE_WAIT_S)
+		wait = MAX_LEASE_WAIT_S;
+	rq->wait_deadline_ms = wait > 0 && !rq->shutting_down ? now_ms() + wait * 1000 : 0;
+	return 0;
+}
+
+static void
+park_lease(struct req *rq, struct resp *rs, uint64_t gen)
+{
+	rs->wait = WAIT_LEASE;
+	snprintf(rs->wait_env, sizeof(rs->wait_env), "%s", rq->runner.environment);
+	rs->wait_gen = gen;
+	rs->wait_until_ms = rq->wait_deadline_ms;
+}
+
+void
+api_lease(struct req *rq, struct resp *rs)
+{
+	char tok[CRYPTO_TOKEN_MAX], hash[65], auth_hash[65];
+	struct lease l;
+	struct err err;
+	uint64_t gen;
+	bool final;
+	int rc;
+
+	if (rq->runs == 1 && lease_wait(rq, rs) == -1)
+		return;
+	if (rq->wake == WAKE_SHUTDOWN || (rq->runs > 1 && rq->shutting_down)) {
+		resp_empty(rs, 204);
+		return;
+	}
+	final = rq->wait_deadline_ms == 0 || rq->wake == WAKE_TIMEOUT ||
+	    now_ms() >= rq->wait_deadline_ms;
+	gen = notify_gen();
+	if (rq->runs > 1 && !final && !store_queued_exists(rq->runner.environment)) {
+		park_lease(rq, rs, gen);
+		return;
+	}
+	if (rq->runs > 1 && !bearer_hash(rq, auth_hash)) {
+		resp_error(rs, ERR_UNAUTHORIZED, "invalid or missing token");
+		return;
+	}
+	crypto_token_new("", tok);
+	crypto_sha256_hex(tok, strlen(tok), hash);
+	rc = store_lease(rq->runner.runner_id, rq->runner.environment,
+	    rq->runs > 1 ? auth_hash : NULL, hash, api_cfg->lease_ttl_ms, &l, &err);
+	if (rc == -1) {
+		if (rq->runs > 1)	/* woken for a run it will not take: pass it on */
+			notify_runnable(rq->runner.environment, 1);
+		runs_fail(rs, &err, "lease run");
+		return;
+	}
+	if (rc == 1)
+		granted(rq, rs, &l, tok, hash);
+	else if (final)
+		resp_empty(rs, 204);
+	else
+		park_lease(rq, rs, gen);
+	store_lease_clear(&l);
+}
+
+/* ---- start and heartbeat ---- */
+
+static void
+answer_attempt(struct resp *rs, const struct attempt *a)
+{
+	runs_answer(rs, 200, encode_attempt(a));
+	remaining_header(rs, a->lease_expires_at);
+}
+
+void
+api_start(struct req *rq, struct resp *rs)
+{
+	struct attempt a;
+	struct err err;
+	char hash[65];
+	int64_t run_id;
+	bool started;
+
+	if (prelude(rq, rs, &run_id, hash) == -1)
+		return;
+	if (store_attempt_start(run_id, rq->runner.runner_id, hash, &a, &started, &err) == -1) {
+		runs_fail(rs, &err, "start run");
+		return;
+	}
+	if (started) {
+		log_info("run started", "run_id=%d attempt_no=%d team=%s app=%s", run_id, a.attempt_no,
+		    a.team_slug, a.app_slug);
+		notify_run(run_id);
+	}
+	answer_attempt(rs, &a);
+}
+
+/* ?wait= of a heartbeat, clamped to floor(TTL / 3) seconds. */
+static int
+heartbeat_wait(struct req *rq, int64_t *wait)
+{
+	int64_t max = api_cfg->lease_ttl_ms / 3000;
+	int rc;
+
+	*wait = 0;
+	rc = runs_query_int(rq, "wait", wait);
+	if (rc == -1 || *wait < 0)
+		return -1;
+	if (*wait > max)
+		*wait = max;
+	return 0;
+}
+
+/* Extends the lease and answers (the reply of a heartbeat). */
+static void
+heartbeat_reply(struct req *rq, struct resp *rs, int64_t run_id, const char *hash)
+{
+	struct attempt a;
+	struct err err;
+
+	if (store_heartbeat(run_id, rq->runner.runner_id, hash, api_cfg->lease_ttl_ms, &a,
+	    &err) == -1) {
+		runs_fail(rs, &err, "heartbeat");
+		return;
+	}
+	answer_attempt(rs, &a);
+}
+
+static void
+park_heartbeat(struct req *rq, struct resp *rs, int64_t run_id, uint64_t gen)
+{
+	rs->wait = WAIT_RUN;
+	rs->wait_run = run_id;
+	rs->wait_gen = gen;
+	rs->wait_until_ms = rq->wait_deadline_ms;
+}
+
+/* A waiting heartbeat woke up: reply, or wait on. */
+static void
+heartbeat_woken(struct req *rq, struct resp *rs, int64_t run_id, const char *hash)
+{
+	struct attempt a;
+	struct err err;
+	uint64_t gen = notify_gen();
+
+	if (rq->wake == WAKE_EVENT && !rq->shutting_down && now_ms() < rq->wait_deadline_ms) {
+		if (store_attempt_peek(run_id, rq->runner.runner_id, hash, &a, &err) == -1) {
+			runs_fail(rs, &err, "heartbeat");
+			return;
+		}
+		if (!a.cancel_requested) {
+			park_heartbeat(rq, rs, run_id, gen);
+			return;
+		}
+	}
+	heartbeat_reply(rq, rs, run_id, hash);
+}
+
+void
+api_heartbeat(struct req *rq, struct resp *rs)
+{
+	struct attempt a;
+	struct err err;
+	char hash[65];
+	int64_t run_id, wait;
+	uint64_t gen;
+
+	if (prelude(rq, rs, &run_id, hash) == -1)
+		return;
+	if (rq->runs > 1) {
+		heartbeat_woken(rq, rs, run_id, hash);
+		return;
+	}
+	if (heartbeat_wait(rq, &wait) == -1) {	/* the lease check comes first */
+		if (store_attempt_peek(run_id, rq->runner.runner_id, hash, &a, &err) == -1)
+			runs_fail(rs, &err, "heartbeat");
+		else
+			resp_error(rs, ERR_INVALID, "wait must be a non-negative integer");
+		return;
+	}
+	gen = notify_gen();
+	if (store_heartbeat(run_id, rq->runner.runner_id, hash, api_cfg->lease_ttl_ms, &a,
+	    &err) == -1) {
+		runs_fail(rs, &err, "heartbeat");
+		return;
+	}
+	if (a.cancel_requested || wait == 0 || rq->shutting_down) {
+		answer_attempt(rs, &a);
+		return;
+	}
+	rq->wait_deadline_ms = now_ms() + wait * 1000;
+	park_heartbeat(rq, rs, run_id, gen);
+}
+
+/* ---- logs ---- */
+
+/* Decodes the log batch; a problem is stored in *bad (reported after the
+ * lease check). Returns the entries (caller frees) or NULL. */
+static struct log_entry *
+decode_logs(const struct req *rq, size_t *n, struct err *bad, bool *is_bad)
+{
+	json_t *body = NULL, *arr, *it;
+	struct log_entry *e = NULL;
+	size_t i;
+
+	*n = 0;
+	*is_bad = true;
+	if (json_decode(buf_str(&rq->body), rq->body.len, false, &body) == -1 ||
+	    !json_is_object(body)) {
+		err_set(bad, ERR_INVALID, "invalid JSON body");
+		goto out;
+	}
+	arr = json_field(body, "logs");
+	if (arr != NULL && !json_is_array(arr)) {
+		err_set(bad, ERR_INVALID, "invalid JSON body");
+		goto out;
+	}
+	json_array_foreach(arr, i, it) {	/* types first: they are decoding errors */
+		const char *s;
+		size_t l;
+		int64_t v;
+
+		if (!json_is_object(it) || json_get_int(it, "seq", &v) == -1 ||
+		    json_get_str(it, "stream", &s, &l) == -1 || json_get_str(it, "line", &s, &l) == -1 ||
+		    json_get_str(it, "logged_at", &s, &l) == -1) {
+			err_set(bad, ERR_INVALID, "invalid JSON body");
+			goto out;
+		}
+	}
+	if (json_array_size(arr) > MAX_LOG_BATCH) {
+		err_set(bad, ERR_INVALID, "max 100 logs per batch");
+		goto out;
+	}
+	e = xcalloc(json_array_size(arr) + 1, sizeof(*e));
+	json_array_foreach(arr, i, it) {
+		const char *stream = "", *line = "", *at = NULL;
+		size_t sl = 0, ll = 0, al = 0;
+
+		e[i].seq = 0;
+		json_get_int(it, "seq", &e[i].seq);
+		json_get_str(it, "stream", &stream, &sl);
+		json_get_str(it, "line", &line, &ll);
+		json_get_str(it, "logged_at", &at, &al);
+		(*n)++;
+		if (e[i].seq < 1) {
+			err_set(bad, ERR_INVALID, "seq must be a positive integer");
+			goto out;
+		}
+		if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0) {
+			err_set(bad, ERR_INVALID, "stream must be stdout or stderr");
+			goto out;
+		}
+		if (ll > MAX_LINE_BYTES) {
+			err_set(bad, ERR_INVALID, "log line exceeds 8KB");
+			goto out;
+		}
+		if (memchr(line, '\0', ll) != NULL) {
+			err_set(bad, ERR_INVALID, "log line must not contain NUL characters");
+			goto out;
+		}
+		snprintf(e[i].stream, sizeof(e[i].stream), "%s", stream);
+		e[i].line = xstrndup(line, ll);
+		e[i].line_len = ll;
+		if (at == NULL || memchr(at, '\0', al) != NULL || parse_rfc3339_ms(at, &e[i].logged_at) == -1)
+			e[i].logged_at = now_ms();
+	}
+	*is_bad = false;
+out:
+	json_decref(body);
+	return e;
+}
+
+void
+api_logs_post(struct req *rq, struct resp *rs)
+{
+	struct log_entry *e;
+	struct err bad, err;
+	char hash[65];
+	int64_t run_id;
+	size_t n;
+	bool is_bad;
+
+	if (prelude(rq, rs, &run_id, hash) == -1)
+		return;
+	e = decode_logs(rq, &n, &bad, &is_bad);
+	if (store_logs_add(run_id, rq->runner.runner_id, hash, e, is_bad ? 0 : n,
+	    is_bad ? &bad : NULL, &err) == -1) {
+		runs_fail(rs, &err, "store logs");
+	} else {
+		answer_ok(rs);
+		if (n > 0)
+			notify_run(run_id);
+	}
+	store_logs_free(e, n);
+}
+
+/* ---- result ---- */
+
+static void
+decode_result(const struct req *rq, struct result_in *in, json_t **body, struct err *bad,
+    bool *is_bad)
+{
+	size_t sl = 0;
+	int hs, he, hm;
+
+	memset(in, 0, sizeof(*in));
+	*is_bad = true;
+	if (json_decode(buf_str(&rq->body), rq->body.len, false, body) == -1 ||
+	    !json_is_object(*body)) {
+		err_set(bad, ERR_INVALID, "invalid JSON body");
+		return;
+	}
+	hs = json_get_str(*body, "status", &in->status, &sl);
+	he = json_get_int(*body, "exit_code", &in->exit_code);
+	hm = json_get_str(*body, "error_message", &in->error_message, &in->error_message_len);
+	if (hs == -1 || he == -1 || hm == -1) {
+		err_set(bad, ERR_INVALID, "invalid JSON body");
+		return;
+	}
+	in->has_exit_code = he == 1;
+	if (hs == 0 || (strcmp(in->status, "completed") != 0 && strcmp(in->status, "failed") != 0 &&
+	    strcmp(in->status, "cancelled") != 0) || strlen(in->status) != sl) {
+		err_set(bad, ERR_INVALID, "status must be completed, failed, or cancelled");
+		return;
+	}
+	if (hm == 1 && memchr(in->error_message, '\0', in->error_message_len) != NULL) {
+		err_set(bad, ERR_INVALID, "error_message must not contain NUL characters");
+		return;
+	}
+	*is_bad = false;
+}
+
+void
+api_result(struct req *rq, struct resp *rs)
+{
+	struct result_in in;
+	struct attempt a;
+	struct err bad, err;
+	json_t *body = NULL;
+	char hash[65];
+	int64_t run_id;
+	bool is_bad, changed;
+
+	if (prelude(rq, rs, &run_id, hash) == -1)
+		return;
+	decode_result(rq, &in, &body, &bad, &is_bad);
+	if (store_result(run_id, rq->runner.runner_id, hash, &in, is_bad ? &bad : NULL, &a,
+	    &changed, &err) == -1) {
+		runs_fail(rs, &err, "record result");
+		goto out;
+	}
+	if (changed) {
+		if (a.started_at != 0)
+			metrics_run_completed(a.team_slug, a.app_slug, in.status,
+			    metrics_span_s(a.run_queued_at, a.started_at),
+			    metrics_span_s(a.started_at, a.finished_at),
+			    metrics_span_s(a.run_queued_at, a.finished_at));
+		else
+			metrics_run_completed(a.team_slug, a.app_slug, in.status, -1, -1, -1);
+		runs_log_finished(run_id, a.attempt_no, a.team_slug, a.app_slug, in.status, "result");
+		notify_run(run_id);
+	}
+	answer_ok(rs);
+out:
+	json_decref(body);
+}
+
+/* ---- release ---- */
+
+/* Logs, metrics and wake-ups after a release committed. */
+static void
+release_effects(const struct attempt *a)
+{
+	if (strcmp(a->run_status, "cancelled") == 0) {
+		metrics_run_completed(a->team_slug, a->app_slug, "cancelled", -1, -1, -1);
+		runs_log_finished(a->run_id, a->attempt_no, a->team_slug, a->app_slug, "cancelled",
+		    "released");
+	} else {
+		log_info("run requeued", "run_id=%d attempt_no=%d team=%s app=%s reason=%s",
+		    a->run_id, a->attempt_no, a->team_slug, a->app_slug, "released");
+		notify_runnable(a->environment, 1);
+	}
+	notify_run(a->run_id);
+}
+
+void
+api_release(struct req *rq, struct resp *rs)
+{
+	struct attempt a;
+	struct err err;
+	char hash[65];
+	int64_t run_id;
+
+	if (prelude(rq, rs, &run_id, hash) == -1)
+		return;
+	if (store_release(run_id, rq->runner.runner_id, hash, &a, &err) == -1) {
+		runs_fail(rs, &err, "release run");
+		return;
+	}
+	release_effects(&a);
+	answer_ok(rs);
+}
+
+/* ---- artifact ---- */
+
+void
+api_artifact(struct req *rq, struct resp *rs)
+{
+	struct version v;
+	struct err err;
+	struct stat st;
+	char hash[65], path[4096], num[32];
+	int64_t run_id;
+	int fd;
+
+	if (prelude(rq, rs, &run_id, hash) == -1)
+		return;
+	if (store_artifact(run_id, rq->runner.runner_id, hash, &v, &err) == -1) {
+		runs_fail(rs, &err, "get artifact");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", api_cfg->objects_dir, v.object_key);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		if (fd != -1)
+			close(fd);
+		resp_error(rs, ERR_INTERNAL, "artifact not found");
+		goto out;
+	}
+	rs->fd = fd;
+	rs->fd_size = (int64_t)st.st_size;
+	rs->status = 200;
+	rs->content_type = "application/gzip";
+	resp_header(rs, "X-Artifact-SHA256", v.sha256);
+	resp_header(rs, "X-Entrypoint", v.entrypoint);
+	if (v.timeout_seconds != 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)v.timeout_seconds);
+		resp_header(rs, "X-Timeout-Seconds", num);
+	}
+	if (v.import_paths_json != NULL && strcmp(v.import_paths_json, "[]") != 0)
+		resp_header(rs, "X-Import-Paths", v.import_paths_json);
+out:
+	store_version_clear(&v);
+}
