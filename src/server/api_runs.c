@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "schema.h"
 #include "store.h"
 #include "util.h"
 
@@ -237,27 +238,26 @@ decode_create(struct resp *rs, json_t *body, struct create_req *cr)
 	return 0;
 }
 
-/* The input to store: a copy of the sent input with the schema's defaults
- * added for missing keys (towerfile.md §4.4). NULL when none. */
+/* Validates the input against the version's schema (towerfile.md §4) and
+ * returns the input to store with the defaults added (NULL when none);
+ * *bad is set (and rs answered) when it does not match. */
 static json_t *
-with_defaults(const json_t *input, const char *schema_json)
+checked_input(struct resp *rs, const json_t *input, const char *schema_json, bool *bad)
 {
-	json_t *out = input != NULL ? json_deep_copy(input) : NULL, *schema = NULL, *props, *p;
-	const char *key;
+	json_t *schema = NULL, *out;
+	struct err err;
 
+	*bad = false;
 	if (schema_json == NULL || json_decode(schema_json, strlen(schema_json), false, &schema) == -1)
-		return out;
-	props = json_object_get(schema, "properties");
-	json_object_foreach(props, key, p) {
-		json_t *def = json_object_get(p, "default");
-
-		if (def == NULL)
-			continue;
-		if (out == NULL)
-			out = json_object();
-		if (json_object_get(out, key) == NULL)
-			json_object_set(out, key, def);
+		return input != NULL ? json_incref((json_t *)(uintptr_t)input) : NULL;
+	if (schema_validate(schema, input, &err) == -1) {
+		err_prefix(&err, "input does not match schema: ");
+		resp_err(rs, &err);
+		json_decref(schema);
+		*bad = true;
+		return NULL;
 	}
+	out = schema_apply_defaults(schema, input);
 	json_decref(schema);
 	return out;
 }
@@ -309,7 +309,7 @@ create(struct req *rq, struct resp *rs, const struct app *a, const struct create
 	struct err err;
 	json_t *input = NULL;
 	char *input_json = NULL;
-	bool replayed;
+	bool replayed, bad;
 
 	if (cr->has_version && cr->version_no <= 0) {
 		resp_error(rs, ERR_NOT_FOUND, "version not found");
@@ -319,9 +319,9 @@ create(struct req *rq, struct resp *rs, const struct app *a, const struct create
 		runs_fail(rs, &err, "create run");
 		return;
 	}
-	/* Input validation against v.params_schema_json (towerfile.md §4.2) goes
-	 * here once src/lib/schema.h (schema_validate) is available. */
-	input = with_defaults(cr->input, v.params_schema_json);
+	input = checked_input(rs, cr->input, v.params_schema_json, &bad);
+	if (bad)
+		goto out;
 	input_json = input != NULL ? json_dumps_sorted(input) : NULL;
 	nr = (struct run_new){ rq->team.team_id, a->id, v.id, input_json, cr->priority,
 	    cr->max_retries, cr->idem_key, cr->fingerprint };
