@@ -37,11 +37,14 @@ answer_ok(struct resp *rs)
 	resp_json(rs, 200, &b);
 }
 
+/* X-Lease-Remaining-Ms: left ms, or expires_at - now when left < 0. */
 static void
-remaining_header(struct resp *rs, int64_t expires_at)
+remaining_header(struct resp *rs, int64_t expires_at, int64_t left)
 {
 	char v[32];
-	int64_t left = expires_at - now_ms();
+
+	if (left < 0)
+		left = expires_at - now_ms();
 
 	snprintf(v, sizeof(v), "%lld", (long long)(left > 0 ? left : 0));
 	resp_header(rs, "X-Lease-Remaining-Ms", v);
@@ -65,6 +68,49 @@ prelude(struct req *rq, struct resp *rs, int64_t *run_id, char hash[65])
 	return 0;
 }
 
+/* The trimmed bearer token of the request (caller frees); NULL when absent
+ * or empty. */
+static char *
+bearer(const struct req *rq)
+{
+	const char *h = http_header(rq, "Authorization");
+	char *v, *tok = NULL;
+
+	if (h == NULL)
+		return NULL;
+	v = str_trim(xstrdup(h));
+	if (ascii_ncasecmp(v, "Bearer ", 7) == 0 && *str_trim(v + 7) != '\0')
+		tok = xstrdup(str_trim(v + 7));
+	free(v);
+	return tok;
+}
+
+/* The bearer token's hash, to re-check a runner token after a wait. */
+static bool
+bearer_hash(const struct req *rq, char hash[65])
+{
+	char *tok = bearer(rq);
+
+	if (tok == NULL)
+		return false;
+	crypto_sha256_hex(tok, strlen(tok), hash);
+	free(tok);
+	return true;
+}
+
+/* The registration token check (constant time, api.md §0.8). */
+static bool
+registration_ok(const struct req *rq)
+{
+	char *tok = bearer(rq);
+	const char *want = api_cfg->registration_token != NULL ? api_cfg->registration_token : "";
+	bool ok = tok != NULL && want[0] != '\0' &&
+	    crypto_secret_equal(tok, strlen(tok), want, strlen(want));
+
+	free(tok);
+	return ok;
+}
+
 /* ---- registration ---- */
 
 void
@@ -79,6 +125,10 @@ api_runner_register(struct req *rq, struct resp *rs)
 	json_t *body;
 	int hn, he;
 
+	if (!bearer_hash(rq, hash) || !registration_ok(rq)) {
+		resp_error(rs, ERR_UNAUTHORIZED, "invalid or missing token");
+		return;
+	}
 	if ((body = api_body(rq, rs, false, "invalid JSON body")) == NULL)
 		return;
 	hn = json_get_str(body, "name", &name, &nlen);
@@ -135,27 +185,6 @@ lease_complete(void *arg, bool ok)
 	free(d);
 }
 
-/* The bearer token's hash, to re-check a runner token after a wait. */
-static bool
-bearer_hash(const struct req *rq, char hash[65])
-{
-	const char *h = http_header(rq, "Authorization");
-	char *v;
-	bool ok = false;
-
-	if (h == NULL)
-		return false;
-	v = str_trim(xstrdup(h));
-	if (ascii_ncasecmp(v, "Bearer ", 7) == 0) {
-		char *tok = str_trim(v + 7);
-
-		crypto_sha256_hex(tok, strlen(tok), hash);
-		ok = true;
-	}
-	free(v);
-	return ok;
-}
-
 static void
 granted(struct req *rq, struct resp *rs, struct lease *l, const char *tok, const char *hash)
 {
@@ -174,7 +203,7 @@ granted(struct req *rq, struct resp *rs, struct lease *l, const char *tok, const
 	rs->on_complete = lease_complete;
 	rs->on_complete_arg = d;
 	runs_answer(rs, 200, encode_lease(l, tok));
-	remaining_header(rs, l->a.lease_expires_at);
+	remaining_header(rs, l->a.lease_expires_at, api_cfg->lease_ttl_ms);
 }
 
 /* Parses ?wait= (first run only); -1 when it answered 400. */
@@ -251,11 +280,12 @@ api_lease(struct req *rq, struct resp *rs)
 
 /* ---- start and heartbeat ---- */
 
+/* The AttemptObject answer; extended tells a heartbeat (remaining = TTL). */
 static void
-answer_attempt(struct resp *rs, const struct attempt *a)
+answer_attempt(struct resp *rs, const struct attempt *a, bool extended)
 {
 	runs_answer(rs, 200, encode_attempt(a));
-	remaining_header(rs, a->lease_expires_at);
+	remaining_header(rs, a->lease_expires_at, extended ? api_cfg->lease_ttl_ms : -1);
 }
 
 void
@@ -278,7 +308,7 @@ api_start(struct req *rq, struct resp *rs)
 		    a.team_slug, a.app_slug);
 		notify_run(run_id);
 	}
-	answer_attempt(rs, &a);
+	answer_attempt(rs, &a, false);
 }
 
 /* ?wait= of a heartbeat, clamped to floor(TTL / 3) seconds. */
@@ -309,7 +339,7 @@ heartbeat_reply(struct req *rq, struct resp *rs, int64_t run_id, const char *has
 		runs_fail(rs, &err, "heartbeat");
 		return;
 	}
-	answer_attempt(rs, &a);
+	answer_attempt(rs, &a, true);
 }
 
 static void
@@ -371,7 +401,7 @@ api_heartbeat(struct req *rq, struct resp *rs)
 		return;
 	}
 	if (a.cancel_requested || wait == 0 || rq->shutting_down) {
-		answer_attempt(rs, &a);
+		answer_attempt(rs, &a, true);
 		return;
 	}
 	rq->wait_deadline_ms = now_ms() + wait * 1000;
