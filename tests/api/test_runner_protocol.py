@@ -368,5 +368,35 @@ def artifact_download(s):
     rn.result(rid, tok)
 
 
+@test
+def zz_shutdown_answers_waiters(s):
+    """Last test: SIGTERM answers a waiting lease (204) and a waiting
+    heartbeat (200), and closes an event stream without an end event."""
+    import http.client
+    import signal
+    w = World(s)
+    rid = w.create().json["run_id"]
+    rn, idle = Runner(s), Runner(s)
+    tok = rn.lease().json["lease_token"]
+    rn.start(rid, tok)
+    out = {}
+    threads = [threading.Thread(target=lambda: out.setdefault("lease", idle.lease(wait=50))),
+               threading.Thread(target=lambda: out.setdefault("hb", rn.heartbeat(rid, tok, wait=20)))]
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+    conn.request("GET", "/api/v1/runs/%d/logs/stream" % rid, headers={"Authorization": "Bearer " + w.token})
+    resp = conn.getresponse()
+    eq(resp.status, 200)
+    [t.start() for t in threads]
+    time.sleep(0.5)
+    s.proc.send_signal(signal.SIGTERM)
+    [t.join(30) for t in threads]
+    body = resp.read().decode()
+    conn.close()
+    eq(out["lease"].status, 204)
+    eq((out["hb"].status, out["hb"].json["status"]), (200, "running"))
+    check("event: status" in body and "event: end" not in body, body)
+    eq(s.proc.wait(30), 0)
+
+
 if __name__ == "__main__":
     run_suite(tap)

@@ -421,5 +421,29 @@ def stream_moves_to_new_attempt(s):
     eq(got[-1]["event"], "end")
 
 
+@test
+def stream_keepalive_and_token_revocation(s):
+    w = World(s)
+    rid = w.create().json["run_id"]
+    r = w.c.call("POST", "/api/v1/tokens", {"name": "viewer"}, token=w.token)
+    viewer, viewer_id = r.json["token"], r.json["token_id"]
+    conn_a, resp_a = open_stream(s, w, rid)
+    conn_b, resp_b = open_stream(s, w, rid, headers={"Authorization": "Bearer " + viewer})
+    eq(resp_b.status, 200)
+    eq(w.c.call("DELETE", "/api/v1/tokens/%d" % viewer_id, token=w.token).status, 204)
+    got_b = []
+    tb = threading.Thread(target=lambda: got_b.extend(sse_events(resp_b)))
+    tb.start()
+    got_a = sse_events(resp_a, limit=2)     # the status event, then a keep-alive
+    eq(got_a[0]["event"], "status")
+    eq(got_a[1], {"comment": ": keep-alive"})
+    tb.join(60)
+    check(not tb.is_alive(), "revoked stream closed")
+    eq([e.get("event") for e in got_b], ["status"])
+    conn_a.close()
+    conn_b.close()
+    w.cancel(rid)
+
+
 if __name__ == "__main__":
     run_suite(tap)
