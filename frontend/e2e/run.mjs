@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { demoArtifact } from './artifact.mjs'
+import { loadChecker } from './apicheck.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const frontend = resolve(here, '..')
@@ -122,6 +123,22 @@ async function expectText(locator, re, timeout = 30_000) {
   await locator.filter({ hasText: re }).first().waitFor({ state: 'visible', timeout })
 }
 
+/** Validates one browser response against the OpenAPI document: null when fine, a problem text, or undefined when not an API JSON response. */
+async function inspect(checker, res) {
+  const url = new URL(res.url())
+  if (!url.pathname.startsWith('/api/')) return undefined
+  const type = res.headers()['content-type'] ?? ''
+  if (type.startsWith('text/event-stream')) return checker.check(res.request().method(), url.pathname, res.status(), undefined)
+  let body
+  try {
+    const text = await res.text()
+    body = text.trim() === '' ? undefined : JSON.parse(text)
+  } catch {
+    return undefined // the page went away before the body was read
+  }
+  return checker.check(res.request().method(), url.pathname, res.status(), body)
+}
+
 async function main() {
   if (!existsSync(serverBin)) {
     console.log(`ok 1 - browser e2e # SKIP server not built (${serverBin} missing)`)
@@ -208,9 +225,19 @@ async function main() {
     ctx.page.setDefaultTimeout(30_000)
     const consoleErrors = []
     ctx.page.on('pageerror', (e) => consoleErrors.push(String(e)))
+    const checker = await loadChecker(join(root, 'docs', 'openapi.yaml'))
+    const seen = []
+    ctx.page.on('response', (res) => seen.push(inspect(checker, res)))
 
     await scenario()
     if (consoleErrors.length) comment(`page errors:\n${consoleErrors.join('\n')}`)
+    await step('every API response the UI received matches docs/openapi.yaml', async () => {
+      const results = (await Promise.all(seen)).filter((r) => r !== undefined)
+      const problems = [...new Set(results.filter((r) => r !== null))]
+      comment(`${results.length} API responses checked`)
+      if (results.length < 20) throw new Error(`only ${results.length} API responses were seen`)
+      if (problems.length) throw new Error(problems.join('\n'))
+    })
   } finally {
     if (failures) {
       comment(`--- minitowerd log (tail) ---\n${tail(join(ctx.tmp, 'server.log'))}`)
