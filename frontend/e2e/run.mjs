@@ -41,8 +41,8 @@ function comment(text) {
 }
 
 /** Runs one named step; after a failure the remaining steps are reported as skipped. */
-async function step(name, fn, { needsRunner = false } = {}) {
-  if (skipRest) return tap(true, name, `SKIP ${skipRest}`)
+async function step(name, fn, { needsRunner = false, always = false } = {}) {
+  if (skipRest && !always) return tap(true, name, `SKIP ${skipRest}`)
   if (needsRunner && !ctx.runner) return tap(true, name, 'SKIP runner not built')
   try {
     await fn()
@@ -235,9 +235,9 @@ async function main() {
       const results = (await Promise.all(seen)).filter((r) => r !== undefined)
       const problems = [...new Set(results.filter((r) => r !== null))]
       comment(`${results.length} API responses checked`)
-      if (results.length < 20) throw new Error(`only ${results.length} API responses were seen`)
       if (problems.length) throw new Error(problems.join('\n'))
-    })
+      if (results.length < 20) throw new Error(`only ${results.length} API responses were seen`)
+    }, { always: true })
   } finally {
     if (failures) {
       comment(`--- minitowerd log (tail) ---\n${tail(join(ctx.tmp, 'server.log'))}`)
