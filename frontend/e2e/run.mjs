@@ -288,7 +288,7 @@ async function scenario() {
   })
 
   await step('create an app (client-side slug check first)', async () => {
-    await page.getByRole('link', { name: 'Apps' }).click()
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Apps', exact: true }).click()
     await page.getByLabel('Slug').fill('admin')
     await page.getByRole('button', { name: 'Create app' }).click()
     await page.getByText('slug is reserved').waitFor()
@@ -407,7 +407,7 @@ async function scenario() {
   })
 
   await step('runs list filters by status and app, with status badges', async () => {
-    await page.getByRole('link', { name: 'Runs', exact: true }).click()
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs', exact: true }).click()
     await page.getByRole('heading', { name: 'Runs' }).waitFor()
     await page.locator('.badge[data-status]').first().waitFor()
     await shot('10-runs')
@@ -425,7 +425,7 @@ async function scenario() {
   })
 
   await step('dashboard shows the summary and recent runs', async () => {
-    await page.getByRole('link', { name: 'Dashboard' }).click()
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard', exact: true }).click()
     await page.locator('[data-card=total] .card__value').filter({ hasNotText: /^0$|—/ }).waitFor()
     await page.locator('tbody tr[data-run-id]').first().waitFor()
     await shot('11-dashboard')
@@ -439,7 +439,7 @@ async function scenario() {
   })
 
   await step('tokens: create one, see the secret once, revoke it', async () => {
-    await page.getByRole('link', { name: 'Tokens' }).click()
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tokens', exact: true }).click()
     await page.getByLabel('Name (optional)').fill('ci-token')
     await page.getByLabel('Role').selectOption('member')
     await page.getByRole('button', { name: 'Create token' }).click()
@@ -457,7 +457,7 @@ async function scenario() {
   })
 
   await step('runners page lists the runner', async () => {
-    await page.getByRole('link', { name: 'Runners' }).click()
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runners', exact: true }).click()
     await page.getByRole('heading', { name: 'Runners' }).waitFor()
     if (ctx.runner) await page.locator('[data-runner="e2e-runner"]').waitFor()
     await shot('13-runners')
@@ -473,7 +473,7 @@ async function scenario() {
     await shot(`14-run-${theme}`)
     await page.setViewportSize({ width: 390, height: 844 })
     await page.getByRole('button', { name: 'Menu' }).click()
-    await page.getByRole('link', { name: 'Apps' }).click()
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Apps', exact: true }).click()
     await page.waitForURL(/\/apps$/)
     await shot('15-apps-narrow')
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
