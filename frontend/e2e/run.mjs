@@ -271,6 +271,7 @@ async function scenario() {
   })
 
   await step('sign up a new team', async () => {
+    await page.goto('/login')
     await page.getByTestId('signup-tab').click()
     await page.getByLabel('Team slug').fill('ab')
     await page.getByLabel('Team name').fill('E2E team')
