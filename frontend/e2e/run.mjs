@@ -263,7 +263,7 @@ async function scenario() {
     await page.goto('/')
     await page.evaluate(() => localStorage.setItem('minitower_token', 'mtk_not-a-real-token'))
     await page.goto('/apps')
-    await page.waitForURL(/\/login/)
+    await page.waitForURL(/\/login\?redirect=(%2F|\/)apps$/)
     await page.getByText('no longer valid').waitFor()
     const stored = await page.evaluate(() => localStorage.getItem('minitower_token'))
     if (stored !== null) throw new Error('the bad token was not removed from localStorage')

@@ -2,7 +2,7 @@
 // session (sign out, clear cached data, go to the sign-in page).
 import { createApp } from 'vue'
 import App from './App.vue'
-import { router } from './router'
+import { currentTarget, router } from './router'
 import { onUnauthorized } from '@/api'
 import { clearSession, session } from '@/stores/session'
 import { clearQueryCache } from '@/composables/useQuery'
@@ -12,9 +12,9 @@ onUnauthorized(() => {
   if (!session.token) return
   clearSession('Your session has ended (the token is no longer valid). Please sign in again.')
   clearQueryCache()
-  const current = router.currentRoute.value
-  if (current.name !== 'login') {
-    void router.replace({ name: 'login', query: current.fullPath !== '/' ? { redirect: current.fullPath } : {} })
+  if (router.currentRoute.value.name !== 'login') {
+    const back = currentTarget()
+    void router.replace({ name: 'login', query: back !== '/' ? { redirect: back } : {} })
   }
 })
 

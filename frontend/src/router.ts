@@ -22,7 +22,15 @@ export const router = createRouter({
   routes,
 })
 
+let target = '/'
+
+/** The route being navigated to (or shown): where to come back after signing in again. */
+export function currentTarget(): string {
+  return target
+}
+
 router.beforeEach((to) => {
+  if (!to.meta.public) target = to.fullPath
   if (!to.meta.public && !session.token) {
     return { name: 'login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} }
   }
