@@ -61,6 +61,7 @@ if [ ! -d "$fe/node_modules" ]; then
 	part "npm ci" npm ci --no-audit --no-fund
 fi
 part "openapi" npm run -s lint:api
+part "api types" npm run -s check:api-types
 part "type check (vue-tsc)" npx --no-install vue-tsc -b
 part "vite build" npx --no-install vite build
 part "vitest" npx --no-install vitest --run --reporter=tap-flat
