@@ -1,0 +1,66 @@
+/*
+ * store_run.h: row helpers shared by store_run.c and store_lease.c (and no
+ * other file): text columns into fixed buffers, single-row steps, the
+ * active-attempt test and array growth.
+ */
+#ifndef MT_STORE_RUN_H
+#define MT_STORE_RUN_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "util.h"
+
+#define ACTIVE "('leased','running','cancelling')"
+
+static inline void
+col_copy(sqlite3_stmt *st, int col, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, outsz, "%s", t != NULL ? (const char *)t : "");
+}
+
+static inline bool
+is_active(const char *status)
+{
+	return strcmp(status, "leased") == 0 || strcmp(status, "running") == 0 ||
+	    strcmp(status, "cancelling") == 0;
+}
+
+/* Steps a single-row statement: 1 row (left unreset), 0 none, -1 error. */
+static inline int
+one_row(struct conn *c, sqlite3_stmt *st, struct err *err)
+{
+	int rc = db_step(c, st, err);
+
+	if (rc == -1) {
+		if (st != NULL)
+			sqlite3_reset(st);
+		return -1;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	return 1;
+}
+
+/* An UPDATE/INSERT that must succeed; returns rows changed or -1. */
+static inline int
+exec_n(struct conn *c, int rc)
+{
+	return rc == -1 ? -1 : db_changes(c);
+}
+
+static inline void *
+grow(void *p, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(p, *cap * size);
+}
+
+#endif
