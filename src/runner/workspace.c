@@ -1,0 +1,247 @@
+/*
+ * workspace: one directory per run under $TMPDIR. Only the artifact writes
+ * into work/, so archive entries cannot collide with the runner's files.
+ * The unpacking child reports its error text through a pipe and is killed
+ * when the run is aborted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "call.h"
+#include "jobenv.h"
+#include "rlog.h"
+#include "spawn.h"
+#include "tree.h"
+#include "util.h"
+#include "workspace.h"
+
+static int
+write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int rc = 0;
+
+	if (fd == -1)
+		return -1;
+	if (write(fd, data, len) != (ssize_t)len)
+		rc = -1;
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
+}
+
+static int
+give(const struct config *cfg, const char *path)
+{
+	if (cfg->job_user == NULL)
+		return 0;
+	return chown(path, cfg->job_uid, cfg->job_gid);
+}
+
+int
+workspace_create(struct workspace *w, const struct config *cfg, int64_t run_id,
+    const json_t *input, struct err *err)
+{
+	char *tmpl = xasprintf("%s/minitower-run-%lld-XXXXXX", cfg->tmpdir, (long long)run_id);
+	struct buf b;
+	int rc = -1;
+
+	memset(w, 0, sizeof(*w));
+	if (mkdtemp(tmpl) == NULL) {
+		err_set(err, ERR_IO, "mkdtemp %s: %s", tmpl, strerror(errno));
+		free(tmpl);
+		return -1;
+	}
+	w->dir = tmpl;
+	w->ws = xasprintf("%s/work", w->dir);
+	w->tmp = xasprintf("%s/tmp", w->dir);
+	w->input_file = xasprintf("%s/input.json", w->dir);
+	w->artifact = xasprintf("%s/artifact.tar.gz", w->dir);
+	buf_init(&b, 256 * 1024 * 1024);
+	if (input != NULL && json_is_object(input))
+		jobenv_encode(&b, input);
+	else
+		buf_adds(&b, "{}");
+	if (mkdir(w->ws, 0700) == -1 || mkdir(w->tmp, 0700) == -1 ||
+	    !buf_ok(&b) || write_file(w->input_file, b.data, b.len) == -1 ||
+	    give(cfg, w->dir) == -1 || give(cfg, w->ws) == -1 ||
+	    give(cfg, w->tmp) == -1 || give(cfg, w->input_file) == -1) {
+		err_set(err, ERR_IO, "%s: %s", w->dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* Parses X-Import-Paths (a JSON array of strings). */
+static void
+parse_import_paths(struct workspace *w, const struct rhttp_resp *r)
+{
+	json_error_t je;
+	json_t *j;
+	size_t i;
+
+	if (!r->import_paths_seen || r->import_paths[0] == '\0')
+		return;
+	j = json_loads(r->import_paths, JSON_DECODE_ANY, &je);
+	if (j != NULL && json_is_array(j)) {
+		for (i = 0; i < json_array_size(j); i++)
+			if (!json_is_string(json_array_get(j, i)))
+				break;
+		if (i == json_array_size(j)) {
+			w->import_paths = xcalloc(i + 1, sizeof(char *));
+			for (i = 0; i < json_array_size(j); i++)
+				w->import_paths[i] = xstrdup(json_string_value(json_array_get(j, i)));
+			json_decref(j);
+			return;
+		}
+	}
+	rlog_warn("invalid X-Import-Paths header",
+	    RL_S("error", j == NULL ? je.text : "not an array of strings"));
+	json_decref(j);
+}
+
+int
+workspace_download(struct workspace *w, struct rhttp *h, struct runstate *rs,
+    bool (*abort)(void *), void *abort_arg, struct err *err)
+{
+	int fd = open(w->artifact, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	struct rhttp_resp resp;
+	struct call c = {
+		.method = "GET", .suffix = "/artifact", .stop_at = runstate_fence_at(rs),
+		.download_fd = fd, .artifact = true, .abort = abort, .abort_arg = abort_arg,
+	};
+	char msg[1100];
+	int rc;
+
+	if (fd == -1)
+		return err_set(err, ERR_IO, "%s: %s", w->artifact, strerror(errno)), WS_FAILED;
+	rhttp_resp_init(&resp);
+	rc = call_do(h, rs, &c, &resp, err);
+	close(fd);
+	if (rc == RHTTP_ABORTED) {
+		rc = WS_ABORTED;
+	} else if (rc != RHTTP_OK) {
+		rc = WS_FAILED;
+	} else if (call_is_stale(resp.status)) {
+		rc = WS_STALE;
+	} else if (resp.status != 200) {
+		rhttp_status_text(&resp, msg, sizeof(msg));
+		rc = err_set(err, ERR_IO, "download failed: %s", msg);
+	} else if (resp.artifact_sha256[0] != '\0' &&
+	    strcmp(resp.artifact_sha256, resp.sha256_hex) != 0) {
+		rc = err_set(err, ERR_IO, "sha256 mismatch: expected %s, got %s",
+		    resp.artifact_sha256, resp.sha256_hex);
+	} else {
+		memcpy(w->sha256, resp.sha256_hex, sizeof(w->sha256));
+		parse_import_paths(w, &resp);
+		rc = WS_OK;
+	}
+	rhttp_resp_free(&resp);
+	return rc;
+}
+
+static void __attribute__((noreturn))
+unpack_child(struct workspace *w, const struct config *cfg, int fd)
+{
+	struct archive_limits lim = { cfg->max_entries, cfg->max_expanded };
+	struct err err;
+	size_t n;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (cfg->job_user != NULL &&
+	    (setgroups((size_t)cfg->job_ngroups, cfg->job_groups) == -1 ||
+	    setgid(cfg->job_gid) == -1 || setuid(cfg->job_uid) == -1)) {
+		dprintf(fd, "drop privileges: %s", strerror(errno));
+		_exit(1);
+	}
+	err_clear(&err);
+	if (archive_extract(w->artifact, w->ws, &lim, &err) == 0)
+		_exit(0);
+	n = strlen(err.msg);
+	if (write(fd, err.msg, n) != (ssize_t)n)
+		_exit(2);
+	_exit(1);
+}
+
+int
+workspace_unpack(struct workspace *w, const struct config *cfg,
+    bool (*abort)(void *), void *abort_arg, struct err *err)
+{
+	int p[2], status = 0, rc = WS_OK;
+	char msg[sizeof(err->msg)];
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return err_set(err, ERR_IO, "pipe: %s", strerror(errno)), WS_FAILED;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		unpack_child(w, cfg, p[1]);
+	}
+	close(p[1]);
+	if (pid == -1) {
+		close(p[0]);
+		return err_set(err, ERR_IO, "fork: %s", strerror(errno)), WS_FAILED;
+	}
+	for (;;) {
+		struct pollfd pf = { p[0], POLLIN, 0 };
+
+		if (abort(abort_arg)) {
+			kill(pid, SIGKILL);
+			rc = WS_ABORTED;
+			break;
+		}
+		if (poll(&pf, 1, 20) <= 0)
+			continue;
+		n = read(p[0], msg + len, sizeof(msg) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(msg) - 1)
+			break;
+	}
+	close(p[0]);
+	msg[len] = '\0';
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (rc == WS_OK && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		if (len == 0)
+			spawn_describe_status(status, msg, sizeof(msg));
+		rc = err_set(err, ERR_IO, "%s", msg);
+	}
+	return rc;
+}
+
+void
+workspace_destroy(struct workspace *w)
+{
+	size_t i;
+
+	if (w->dir != NULL)
+		tree_remove(w->dir);
+	free(w->dir);
+	free(w->ws);
+	free(w->tmp);
+	free(w->input_file);
+	free(w->artifact);
+	for (i = 0; w->import_paths != NULL && w->import_paths[i] != NULL; i++)
+		free(w->import_paths[i]);
+	free(w->import_paths);
+	memset(w, 0, sizeof(*w));
+}

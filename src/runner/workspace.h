@@ -1,0 +1,51 @@
+/*
+ * workspace: the run directory of runner.md §5.2-§5.4: creation (work/,
+ * tmp/, input.json), the artifact download with SHA-256 verification, and
+ * unpacking with libarchive in a forked child (extraction needs chdir,
+ * which is process-wide). Removal walks the tree without following links.
+ */
+#ifndef MT_WORKSPACE_H
+#define MT_WORKSPACE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "rhttp.h"
+#include "runstate.h"
+
+struct workspace {
+	char	*dir;		/* $TMPDIR/minitower-run-<id>-<random> */
+	char	*ws;		/* dir/work */
+	char	*tmp;		/* dir/tmp */
+	char	*input_file;	/* dir/input.json */
+	char	*artifact;	/* dir/artifact.tar.gz */
+	char	**import_paths;	/* from X-Import-Paths, NULL-terminated or NULL */
+	char	 sha256[65];
+};
+
+/* Creates the run directory for run_id and writes input.json (input may be
+ * NULL: "{}"). With a job user, everything belongs to that user. Returns 0
+ * or -1 with err. */
+int workspace_create(struct workspace *w, const struct config *cfg, int64_t run_id,
+    const json_t *input, struct err *err);
+
+enum { WS_OK = 0, WS_FAILED = -1, WS_ABORTED = -2, WS_STALE = -3 };
+
+/* Downloads the artifact (retried, stopping at the fence time as it was at
+ * the start) and verifies X-Artifact-SHA256. WS_FAILED fills err with the
+ * "<error>" of the spec ("download failed: <status> <body>", "sha256
+ * mismatch: expected <X>, got <Y>", or the transport error). */
+int workspace_download(struct workspace *w, struct rhttp *h, struct runstate *rs,
+    bool (*abort)(void *), void *abort_arg, struct err *err);
+
+/* Unpacks the artifact into w->ws in a child process; WS_ABORTED when abort
+ * turned true (the child is killed). */
+int workspace_unpack(struct workspace *w, const struct config *cfg,
+    bool (*abort)(void *), void *abort_arg, struct err *err);
+
+/* Removes the run directory and frees w. */
+void workspace_destroy(struct workspace *w);
+
+#endif
