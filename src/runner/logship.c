@@ -62,6 +62,13 @@ logship_push(struct logship *ls, enum logship_stream st, const char *line,
 	char *copy = xstrndup(line, len);
 
 	pthread_mutex_lock(&ls->mu);
+	while (ls->count >= RING_CAP && !ls->stop)	/* only past the soft cap */
+		pthread_cond_wait(&ls->room_cv, &ls->mu);
+	if (ls->count >= RING_CAP) {
+		pthread_mutex_unlock(&ls->mu);
+		free(copy);
+		return;
+	}
 	push_locked(ls, (int)st, copy, ts_ms);
 	if (ls->count >= LOGSHIP_BATCH_MAX)
 		pthread_cond_signal(&ls->cv);
@@ -90,6 +97,11 @@ logship_runner_line(struct logship *ls, const char *fmt, ...)
 	pthread_mutex_lock(&ls->mu);
 	while (ls->count >= RING_CAP && !ls->stop)
 		pthread_cond_wait(&ls->room_cv, &ls->mu);
+	if (ls->count >= RING_CAP) {
+		pthread_mutex_unlock(&ls->mu);
+		free(t);
+		return;
+	}
 	push_locked(ls, LOG_STDERR, t, now_ms());
 	ls->urgent_upto = ls->next_seq;
 	pthread_cond_signal(&ls->cv);

@@ -52,7 +52,7 @@ runstate_mark_stale(struct runstate *rs)
 	bool changed = false;
 
 	pthread_mutex_lock(&rs->mu);
-	if (!rs->stale && !rs->reaped) {
+	if (!rs->stale) {
 		rs->stale = true;
 		changed = true;
 	}

@@ -42,8 +42,7 @@ void runstate_destroy(struct runstate *rs);
 /* Wakes the main loop (writes the eventfd). */
 void runstate_wake(struct runstate *rs);
 
-/* Marks the lease stale (unless the job was already reaped) and wakes the
- * main loop. Returns true when this call changed the state. */
+/* Marks the lease stale and wakes the main loop. Returns true when this call changed the state. */
 bool runstate_mark_stale(struct runstate *rs);
 /* Marks the run cancelled and wakes the main loop. */
 void runstate_mark_cancelled(struct runstate *rs);

@@ -1,0 +1,264 @@
+/*
+ * minitower-runner: start-up (runner.md §1-§2), the long-poll lease loop
+ * (§3) and draining on SIGTERM/SIGINT (§9). Signals are handled by one
+ * thread with sigwait; it counts them, records when draining began, SIGKILLs
+ * the job on the third, and wakes the main thread through the eventfd.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "rlog.h"
+#include "run.h"
+#include "util.h"
+
+static const char *
+env_get(const char *name)
+{
+	return getenv(name);
+}
+
+static void *
+signal_main(void *arg)
+{
+	struct agent *ag = arg;
+	sigset_t set;
+	uint64_t one = 1;
+	int sig, lvl, pgid;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		lvl = atomic_fetch_add(&ag->drain, 1) + 1;
+		if (lvl == 1) {
+			atomic_store(&ag->drain_started, mono_ms());
+			rlog_info("draining", RL_I("timeout", ag->cfg.drain_timeout_ms * 1000000));
+		}
+		pgid = atomic_load(&ag->job_pgid);
+		if (lvl >= 3 && pgid > 1)
+			kill(-pgid, SIGKILL);
+		if (write(ag->wake_fd, &one, sizeof(one)) < 0)
+			(void)one;
+	}
+	return NULL;
+}
+
+static bool
+hurry(void *arg)
+{
+	return atomic_load(&((struct agent *)arg)->drain) >= 2;
+}
+
+static bool
+draining(void *arg)
+{
+	return atomic_load(&((struct agent *)arg)->drain) >= 1;
+}
+
+/* POLL_INTERVAL + jitter, cut short by a drain. */
+static void
+pause_poll(struct agent *ag)
+{
+	call_sleep(lease_poll_pause_ms(ag->cfg.poll_interval_ms, lease_rand()), draining, ag);
+}
+
+static void
+fatal_runner(struct agent *ag, const char *msg)
+{
+	rlog_error("runner error", RL_S("error", msg));
+	(void)ag;
+	exit(1);
+}
+
+/* Registers when there is no token; exits on a fatal error. */
+static void
+ensure_registered(struct agent *ag)
+{
+	struct err err;
+
+	if (ag->id.token != NULL)
+		return;
+	err_clear(&err);
+	if (identity_register(&ag->id, &ag->cfg, &ag->drain, &err) != 0) {
+		if (atomic_load(&ag->drain) >= 1) {
+			rlog_info("shutting down");
+			exit(0);
+		}
+		fatal_runner(ag, err.msg);
+	}
+}
+
+/* A 200 to a lease request. */
+static void
+leased(struct agent *ag, struct rhttp_resp *resp, int64_t t_sent)
+{
+	struct lease_info li;
+	struct err err;
+	int64_t rem = lease_remaining_ms(resp->lease_remaining, NULL, NULL);
+
+	err_clear(&err);
+	if (lease_info_parse(&li, buf_str(&resp->body), resp->body.len, &err) == 0 &&
+	    rem < 0) {
+		json_t *j = json_loadb(buf_str(&resp->body), resp->body.len, 0, NULL);
+
+		rem = lease_remaining_ms(NULL, json_string_value(json_object_get(j,
+		    "lease_expires_at")), resp->date);
+		json_decref(j);
+		if (rem < 0)
+			err_set(&err, ERR_INVALID, "no lease deadline");
+	}
+	if (err.code != ERR_NONE || atomic_load(&ag->drain) >= 1) {
+		struct runstate rs;
+
+		if (err.code != ERR_NONE)
+			rlog_error("invalid lease response", RL_S("error", err.msg));
+		if (li.run_id > 0 && li.lease_token != NULL) {
+			runstate_init(&rs, li.run_id, ag->cfg.server_url, ag->id.token,
+			    li.lease_token, ag->wake_fd, &ag->drain);
+			lease_begin(&rs.lease, t_sent, rem > 0 ? rem : 0);
+			run_release(ag, &rs);
+			runstate_destroy(&rs);
+		}
+		lease_info_free(&li);
+		return;
+	}
+	rlog_info("leased run", RL_I("run_id", li.run_id), RL_S("app", li.app_slug),
+	    RL_I("attempt", li.attempt_no));
+	run_execute(ag, &li, t_sent, rem);
+	lease_info_free(&li);
+}
+
+/* One lease request and its answer. */
+static void
+lease_once(struct agent *ag, bool *warned_409)
+{
+	char path[64], msg[1100];
+	int64_t w = ag->cfg.lease_wait_s, t_sent;
+	struct rhttp_resp resp;
+	struct err err;
+	int rc;
+
+	if (w > 0)
+		snprintf(path, sizeof(path), "/api/v1/runs/lease?wait=%lld", (long long)w);
+	else
+		snprintf(path, sizeof(path), "/api/v1/runs/lease");
+	struct rhttp_req req = {
+		.method = "POST", .path = path, .bearer = ag->id.token,
+		.timeout_ms = (long)(w * 1000 + 10000), .download_fd = -1,
+		.abort = hurry, .abort_arg = ag,
+	};
+	rhttp_resp_init(&resp);
+	err_clear(&err);
+	t_sent = mono_ms();
+	rc = rhttp_do(ag->http, &req, &resp, &err);
+	if (rc == RHTTP_ABORTED) {
+		/* a second signal closed the waiting request */
+	} else if (rc != RHTTP_OK) {
+		rlog_error("poll error", RL_S("error", err.msg));
+		pause_poll(ag);
+	} else if (resp.status == 200) {
+		*warned_409 = false;
+		leased(ag, &resp, t_sent);
+	} else if (resp.status == 204) {
+		if (w == 0 || mono_ms() - t_sent < w * 1000 - 1000)
+			pause_poll(ag);
+	} else if (resp.status == 401) {
+		identity_drop(&ag->id);
+		if (ag->cfg.reg_token == NULL)
+			fatal_runner(ag, "unauthorized and no registration token");
+		ensure_registered(ag);
+	} else if (resp.status == 409) {
+		if (!*warned_409)
+			rlog_warn("runner already has an active lease");
+		*warned_409 = true;
+		pause_poll(ag);
+	} else {
+		rhttp_status_text(&resp, msg + 14, sizeof(msg) - 14);
+		memcpy(msg, "lease failed: ", 14);
+		rlog_error("poll error", RL_S("error", msg));
+		pause_poll(ag);
+	}
+	rhttp_resp_free(&resp);
+}
+
+/* Overwrites the registration token's bytes in our environment block. */
+static void
+scrub_env(void)
+{
+	char *v = getenv("MINITOWER_RUNNER_REGISTRATION_TOKEN");
+
+	if (v != NULL)
+		explicit_bzero(v, strlen(v));
+}
+
+static void
+startup(struct agent *ag)
+{
+	struct err err;
+	char errbuf[1024];
+
+	err_clear(&err);
+	if (identity_prepare_dir(&ag->cfg, &err) != 0)
+		fatal_runner(ag, err.msg);
+	if (venv_resolve(&ag->py, &ag->cfg, errbuf, sizeof(errbuf)) != 0)
+		rlog_warn("python interpreter unavailable", RL_S("error", errbuf));
+	identity_load(&ag->id, &ag->cfg);
+	ensure_registered(ag);
+	identity_recover(&ag->id, &ag->cfg);
+	rlog_info("runner started", RL_S("name", ag->cfg.name));
+}
+
+int
+main(void)
+{
+	static struct agent ag;
+	struct err err;
+	pthread_t sig_thread;
+	sigset_t set;
+	bool warned_409 = false;
+
+	prctl(PR_SET_DUMPABLE, 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGPIPE, SIG_IGN);
+	err_clear(&err);
+	if (config_load(&ag.cfg, env_get, geteuid(), &err) != 0) {
+		rlog_error("config error", RL_S("error", err.msg));
+		config_free(&ag.cfg);
+		return 1;
+	}
+	scrub_env();
+	if (strcmp(ag.cfg.environment, "default") != 0)
+		rlog_warn("runs are only created in the default environment",
+		    RL_S("environment", ag.cfg.environment));
+	rhttp_global_init();
+	ag.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ag.wake_fd == -1)
+		fatal_runner(&ag, "eventfd failed");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&sig_thread, NULL, signal_main, &ag) != 0)
+		fatal_runner(&ag, "cannot start the signal thread");
+	pthread_detach(sig_thread);
+	ag.http = rhttp_new(ag.cfg.server_url);
+	startup(&ag);
+	while (atomic_load(&ag.drain) == 0)
+		lease_once(&ag, &warned_409);
+	rlog_info("shutting down");
+	rhttp_free(ag.http);
+	identity_free(&ag.id);
+	venv_pyinfo_free(&ag.py);
+	config_free(&ag.cfg);
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * run: executing one lease (runner.md §5-§9): start, workspace preparation
+ * under the setup timeout, launch in its own process group, the pump that
+ * reads the pipes and enforces every deadline, and the outcome (result,
+ * release, or nothing when the lease is stale).
+ */
+#ifndef MT_RUN_H
+#define MT_RUN_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "identity.h"
+#include "linesplit.h"
+#include "logship.h"
+#include "rhttp.h"
+#include "runstate.h"
+#include "spawn.h"
+#include "venv.h"
+#include "workspace.h"
+
+/* What lives as long as the runner process. */
+struct agent {
+	struct config	 cfg;
+	struct pyinfo	 py;
+	struct identity	 id;
+	struct rhttp	*http;		/* the main thread's handle */
+	int		 wake_fd;	/* eventfd: wakes the main loop */
+	atomic_int	 drain;		/* signals received: 0, 1, 2, 3+ */
+	_Atomic int64_t	 drain_started;	/* monotonic ms of the first signal */
+	atomic_int	 job_pgid;	/* the running job's group, 0 when none */
+};
+
+/* The fields of a lease response the runner uses. */
+struct lease_info {
+	int64_t	 run_id, run_no, app_id, version_no, attempt_no;
+	int64_t	 timeout_s;
+	char	*app_slug;
+	char	*entrypoint;
+	char	*lease_token;
+	json_t	*input;		/* object or NULL */
+};
+
+/* Parses a lease body (decoded with JSON_DECODE_INT_AS_REAL). Returns 0, or
+ * -1 with err; run_id and lease_token are filled whenever they could be read
+ * (so the run can be released). */
+int lease_info_parse(struct lease_info *li, const char *body, size_t len, struct err *err);
+void lease_info_free(struct lease_info *li);
+
+/* Executes the lease li whose request was sent at t_sent and answered with
+ * remaining ms of lease. Returns when the run is over and its process group
+ * is gone. */
+void run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t remaining);
+
+/* Releases the run of li at once (POST /release, retried; stale ignored).
+ * Returns 0 when released or stale, -1 when given up (logged). */
+int run_release(struct agent *ag, struct runstate *rs);
+
+/* One output stream of the job. */
+struct stream {
+	int			 fd;
+	bool			 eof;
+	enum logship_stream	 which;
+	struct linesplit	 split;
+	struct logship		*ls;
+	int64_t			 ts;		/* wall ms of the current read */
+	char			 buf[65536];
+	size_t			 off, len;
+};
+
+/* The job while it runs (pump.c). */
+struct job {
+	struct agent		*ag;
+	struct runstate		*rs;
+	struct logship		*ls;
+	struct spawn_proc	 p;
+	pid_t			 pgid;
+	int64_t			 timeout_at;
+	bool			 reaped;
+	int			 status;
+	int64_t			 t0;		/* when the main process was reaped */
+	bool			 termed;
+	int64_t			 kill_at;
+	bool			 killed;
+	bool			 post_termed;
+	int64_t			 post_kill_at;
+	bool			 timed_out;	/* the Towerfile timeout fired */
+	bool			 drained;	/* a drain terminated the job */
+	bool			 logged_term;
+	struct stream		 out, err;
+};
+
+/* Runs the pump until the main process is reaped, the group is gone and
+ * both pipes reached end of file (or were given up). */
+void pump_run(struct job *j);
+
+/* Logs WARN `terminating run` with reason, once per run. */
+void run_log_terminating(bool *logged, const char *reason);
+
+#endif
