@@ -228,7 +228,7 @@ input_value(const struct key *k, char **val)
 }
 
 static void
-add_input(struct jobenv *e, const json_t *input, jobenv_skip_fn skip, void *arg)
+add_input(struct jobenv *e, const json_t *input, jobenv_skip_fn skipped, void *arg)
 {
 	struct key *ks;
 	size_t i, n;
@@ -243,8 +243,8 @@ add_input(struct jobenv *e, const json_t *input, jobenv_skip_fn skip, void *arg)
 		if (why != NULL) {
 			char *pk = printable_key(ks[i].k, ks[i].len);
 
-			if (skip != NULL)
-				skip(arg, pk, why);
+			if (skipped != NULL)
+				skipped(arg, pk, why);
 			free(pk);
 			continue;
 		}
@@ -289,7 +289,7 @@ add_python(struct jobenv *e, const struct jobenv_run *r, jobenv_ignore_fn ignore
 
 void
 jobenv_build(struct jobenv *e, const struct jobenv_run *r,
-    jobenv_skip_fn skip, jobenv_ignore_fn ignore, void *arg)
+    jobenv_skip_fn skipped, jobenv_ignore_fn ignore, void *arg)
 {
 	char num[32];
 
@@ -309,7 +309,7 @@ jobenv_build(struct jobenv *e, const struct jobenv_run *r,
 	NUMVAR("MINITOWER_VERSION_NO", r->version_no);
 #undef NUMVAR
 	jobenv_set(e, "MINITOWER_INPUT_FILE", r->input_file);
-	add_input(e, r->input, skip, arg);
+	add_input(e, r->input, skipped, arg);
 	if (r->venv != NULL)
 		add_python(e, r, ignore, arg);
 }
