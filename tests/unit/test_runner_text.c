@@ -428,7 +428,7 @@ test_cmd_describe(void **state)
 	char d[512];
 
 	(void)state;
-	cmd_describe("exit status 1", "  err one\r\nerr two\n\n", 22, false, d, sizeof(d));
+	cmd_describe("exit status 1", "  err one\r\nerr two\n\n", 20, false, d, sizeof(d));
 	assert_string_equal(d, "exit status 1: err one | err two");
 	cmd_describe("exit status 2", " \n ", 3, false, d, sizeof(d));
 	assert_string_equal(d, "exit status 2");
