@@ -1,0 +1,545 @@
+"""End-to-end tests of minitower-runner (issue 4) against a real minitowerd
+and real Python: shell and Python apps, input and defaults, requirements.txt
+with a local package installed offline, the venv cache, exit codes, timeout,
+cancel of a whole process group, crash of the runner and retry elsewhere,
+self-fencing on a stale lease, huge outputs, bad artifacts, draining and the
+clean job environment. Short TTLs keep the whole suite around a minute."""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+
+from mtserver import BIN, REG_TOKEN, ROOT, Server, Tap, make_tgz
+
+t = Tap()
+PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+GRACE_S = 1
+SECRET = "runner-secret-value-42"
+STATE = {}
+
+
+class Runner:
+    """One minitower-runner process with its own data directory."""
+
+    def __init__(self, s, name, **env):
+        self.s, self.name = s, name
+        self.data = os.path.join(s.tmp, "runner-" + name)
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": s.tmp,
+            "TMPDIR": os.path.join(s.tmp, "work"),
+            "MINITOWER_SERVER_URL": s.url + "/",
+            "MINITOWER_RUNNER_NAME": name,
+            "MINITOWER_RUNNER_REGISTRATION_TOKEN": REG_TOKEN,
+            "MINITOWER_DATA_DIR": self.data,
+            "MINITOWER_PYTHON_BIN": PY,
+            "MINITOWER_LEASE_WAIT": "5s",
+            "MINITOWER_POLL_INTERVAL": "200ms",
+            "MINITOWER_KILL_GRACE_PERIOD": "%ds" % GRACE_S,
+            "MINITOWER_DRAIN_TIMEOUT": "1s",
+            "FOO_RUNNER_SECRET": SECRET,
+        }
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                self.env[k] = os.environ[k]
+        self.env.update(env)
+        os.makedirs(self.env["TMPDIR"], exist_ok=True)
+        self.lines = []
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([os.path.join(BIN, "minitower-runner")], env=self.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
+        wait_for(lambda: self.has("runner started"), 20, "runner %s start" % self.name)
+        return self
+
+    def _read(self, proc):
+        for line in proc.stdout:
+            self.lines.append(line)
+
+    def msgs(self):
+        out = []
+        for line in list(self.lines):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append({"msg": line})
+        return out
+
+    def has(self, msg):
+        return any(m.get("msg") == msg for m in self.msgs())
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def token(self):
+        for fn in os.listdir(os.path.join(self.data, "runners")):
+            if fn.endswith(".json") and not fn.endswith(".job.json"):
+                with open(os.path.join(self.data, "runners", fn)) as f:
+                    return json.load(f)["token"]
+        return None
+
+
+def wait_for(cond, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def api(s, method, path, body=None):
+    return s.req(method, path, body, token=STATE["token"])
+
+
+def deploy(s, app, files, towerfile):
+    st, _, b = api(s, "POST", "/api/v1/apps", {"slug": app})
+    assert st == 201, (st, b)
+    files = dict(files)
+    files["Towerfile"] = towerfile
+    st, _, b = s.upload(STATE["token"], app, files)
+    assert st in (200, 201), (st, b)
+    return b
+
+
+def towerfile(app, script, extra=""):
+    return '[app]\nname = "%s"\nscript = "%s"\n%s' % (app, script, extra)
+
+
+def create_run(s, app, inp=None, **kw):
+    body = dict(kw)
+    if inp is not None:
+        body["input"] = inp
+    st, _, b = api(s, "POST", "/api/v1/apps/%s/runs" % app, body)
+    assert st == 201, (st, b)
+    return b["run_id"]
+
+
+def get_run(s, rid):
+    st, _, b = api(s, "GET", "/api/v1/runs/%d" % rid)
+    assert st == 200, (st, b)
+    return b
+
+
+def wait_status(s, rid, statuses, timeout=60):
+    return wait_for(lambda: (lambda r: r if r["status"] in statuses else None)(get_run(s, rid)),
+                    timeout, "run %d to become %s" % (rid, statuses))
+
+
+def logs(s, rid, attempt=None):
+    q = "" if attempt is None else "?attempt=%d" % attempt
+    st, _, b = api(s, "GET", "/api/v1/runs/%d/logs%s" % (rid, q))
+    assert st == 200, (st, b)
+    return b["logs"]
+
+
+def lines_of(s, rid, attempt=None):
+    return [l["line"] for l in logs(s, rid, attempt)]
+
+
+def attempts(s, rid):
+    st, _, b = api(s, "GET", "/api/v1/runs/%d/attempts" % rid)
+    assert st == 200, (st, b)
+    return b["attempts"]
+
+
+def wait_line(s, rid, prefix, timeout=60):
+    def find():
+        for l in lines_of(s, rid):
+            if l.startswith(prefix):
+                return l
+        return None
+    return wait_for(find, timeout, "log line %r of run %d" % (prefix, rid))
+
+
+def group_alive(pgid):
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+        return stat[stat.rindex(")") + 2:].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- tests
+
+ENV_SH = r"""echo "name=$name"
+echo "count=$count"
+echo "odd=$(printenv batch-size)"
+echo "input=$(cat "$MINITOWER_INPUT_FILE")"
+echo "home=$HOME pwd=$(pwd)"
+echo "vars=$(env | cut -d= -f1 | sort | tr '\n' ' ')"
+echo "secret=${FOO_RUNNER_SECRET:-none} reg=${MINITOWER_RUNNER_REGISTRATION_TOKEN:-none}"
+exit ${code:-0}
+"""
+
+
+@t.test
+def shell_app_input_defaults_exit_codes_clean_env(s):
+    deploy(s, "shenv", {"job.sh": ENV_SH}, towerfile("shenv", "job.sh",
+           '\n[[parameters]]\nname = "name"\ndefault = "World"\n'
+           '\n[[parameters]]\nname = "count"\ntype = "integer"\ndefault = 3\n'))
+    rid = create_run(s, "shenv", {"code": 0, "batch-size": "7", "PATH": "/evil"})
+    r = wait_status(s, rid, ("completed", "failed"))
+    assert r["status"] == "completed", r
+    ls = lines_of(s, rid)
+    assert "name=World" in ls and "count=3" in ls and "odd=7" in ls, ls
+    assert 'input={"PATH":"/evil","batch-size":"7","code":0,"count":3,"name":"World"}' in ls, ls
+    assert 'skipping input key "PATH": reserved name' in ls, ls
+    home = [l for l in ls if l.startswith("home=")][0]
+    assert home.split()[0][5:] == home.split()[1][4:] and home.endswith("/work"), home
+    assert "secret=none reg=none" in ls, ls
+    names = set([l for l in ls if l.startswith("vars=")][0][5:].split())
+    allowed = {"PATH", "HOME", "TMPDIR", "LANG", "TZ", "PWD", "SHLVL", "_", "OLDPWD",
+               "MINITOWER_RUN_ID", "MINITOWER_RUN_NO", "MINITOWER_ATTEMPT_NO", "MINITOWER_APP",
+               "MINITOWER_VERSION_NO", "MINITOWER_INPUT_FILE", "code", "batch-size", "count", "name"}
+    assert names <= allowed, names - allowed
+    token = STATE["r1"].token()
+    assert token and not any(token in l for l in ls)
+    # Exit codes map to results.
+    rid = create_run(s, "shenv", {"name": "Ann", "code": 3})
+    r = wait_status(s, rid, ("completed", "failed"))
+    assert r["status"] == "failed", r
+    at = attempts(s, rid)[-1]
+    assert at["exit_code"] == 3 and at["error_message"] == "exit status 3", at
+    ls = lines_of(s, rid)
+    assert "name=Ann" in ls and ls[-1] == "run failed: process exited with code 3", ls
+
+
+@t.test
+def python_app_hello_and_import_paths(s):
+    deploy(s, "pyhello", {
+        "main.py": "import os, sys, helper\nprint('Hello, MiniTower!')\n"
+                   "print('venv=%s' % (sys.prefix == os.environ['VIRTUAL_ENV']))\n"
+                   "print(helper.who())\nprint('who', os.environ['name'])\n",
+        "lib/helper.py": "def who():\n    return 'helper-ok'\n",
+    }, towerfile("pyhello", "main.py", 'import_paths = ["./lib"]\n'
+                 '\n[[parameters]]\nname = "name"\ndefault = "Py"\n'))
+    rid = create_run(s, "pyhello")
+    r = wait_status(s, rid, ("completed", "failed"), 120)
+    ls = lines_of(s, rid)
+    assert r["status"] == "completed", (r, ls)
+    assert "Hello, MiniTower!" in ls and "venv=True" in ls and "helper-ok" in ls and "who Py" in ls, ls
+    assert "using Python interpreter at: " + PY in ls, ls
+
+
+def pypkg_files():
+    base = os.path.join(ROOT, "tests", "data", "pypkg")
+    out = {}
+    for dirpath, _, names in os.walk(base):
+        for n in names:
+            if n.endswith(".pyc"):
+                continue
+            p = os.path.join(dirpath, n)
+            with open(p, "rb") as f:
+                out["pypkg/" + os.path.relpath(p, base)] = f.read()
+    return out
+
+
+@t.test
+def requirements_local_package_offline(s):
+    files = pypkg_files()
+    files["main.py"] = "import mtgreet\nprint(mtgreet.greet('runner'))\n"
+    files["requirements.txt"] = "--no-index\n./pypkg\n"
+    deploy(s, "pylocal", files, towerfile("pylocal", "main.py"))
+    rid = create_run(s, "pylocal")
+    r = wait_status(s, rid, ("completed", "failed"), 120)
+    ls = lines_of(s, rid)
+    assert r["status"] == "completed", (r, ls)
+    assert "Greetings, runner!" in ls, ls
+    assert "creating virtual environment at: .venv" in ls, ls
+    assert "installing dependencies from requirements.txt" in ls, ls
+
+
+@t.test
+def venv_cache_hit_skips_pip(s):
+    deploy(s, "pycache", {"main.py": "print('cached run')\n",
+                          "requirements.txt": "--no-index\npip\n"},
+           towerfile("pycache", "main.py"))
+    t0 = time.time()
+    rid = create_run(s, "pycache")
+    r = wait_status(s, rid, ("completed", "failed"), 120)
+    first = time.time() - t0
+    ls = lines_of(s, rid)
+    assert r["status"] == "completed", (r, ls)
+    assert any(l.startswith("creating virtual environment (key ") for l in ls), ls
+    assert "installing dependencies from requirements.txt" in ls, ls
+    t0 = time.time()
+    rid = create_run(s, "pycache")
+    r = wait_status(s, rid, ("completed", "failed"), 120)
+    second = time.time() - t0
+    ls = lines_of(s, rid)
+    assert r["status"] == "completed", (r, ls)
+    assert any(l.startswith("using cached virtual environment (key ") for l in ls), ls
+    assert "installing dependencies from requirements.txt" not in ls, ls
+    assert "cached run" in ls
+    assert second < first, (first, second)
+    print("# venv miss %.2fs, hit %.2fs" % (first, second))
+
+
+@t.test
+def requirements_install_failure(s):
+    deploy(s, "pybad", {"main.py": "print('never')\n",
+                        "requirements.txt": "--no-index\nno-such-package-xyz\n"},
+           towerfile("pybad", "main.py"))
+    rid = create_run(s, "pybad")
+    r = wait_status(s, rid, ("completed", "failed"), 120)
+    assert r["status"] == "failed", r
+    at = attempts(s, rid)[-1]
+    assert at["error_message"].startswith("failed to install requirements: exit status 1: "), at
+    assert any(l.startswith("dependency installation failed: exit status 1") for l in lines_of(s, rid))
+
+
+@t.test
+def timeout_fails_run(s):
+    deploy(s, "slow", {"job.sh": "echo begin\nsleep 30\n"},
+           towerfile("slow", "job.sh", "\n[app.timeout]\nseconds = 1\n"))
+    rid = create_run(s, "slow")
+    r = wait_status(s, rid, ("completed", "failed"), 30)
+    assert r["status"] == "failed", r
+    at = attempts(s, rid)[-1]
+    assert at["error_message"] == "timeout" and at.get("exit_code") is None, at
+    assert lines_of(s, rid)[-1] == "run failed: timeout exceeded"
+
+
+@t.test
+def cancel_kills_whole_group(s):
+    deploy(s, "bg", {"job.sh": "sleep 300 &\nsleep 300 &\necho pgid=$$\nwait\n"},
+           towerfile("bg", "job.sh"))
+    rid = create_run(s, "bg")
+    pgid = int(wait_line(s, rid, "pgid=")[5:])
+    assert group_alive(pgid)
+    t0 = time.time()
+    st, _, b = api(s, "POST", "/api/v1/runs/%d/cancel" % rid)
+    assert st == 200, b
+    r = wait_status(s, rid, ("cancelled", "completed", "failed"), 30)
+    took = time.time() - t0
+    assert r["status"] == "cancelled", r
+    assert not group_alive(pgid), "processes of group %d survived" % pgid
+    assert took < GRACE_S + 5, took
+    print("# cancel -> cancelled in %.3fs" % took)
+
+
+@t.test
+def big_line_and_many_lines(s):
+    script = ("head -c 10000000 /dev/zero | tr '\\0' a\necho\nseq 1 200000\necho end\n")
+    deploy(s, "flood", {"job.sh": script}, towerfile("flood", "job.sh"))
+    rid = create_run(s, "flood")
+    r = wait_status(s, rid, ("completed", "failed"), 240)
+    assert r["status"] == "completed", r
+    lg = logs(s, rid)
+    seqs = [l["seq"] for l in lg]
+    assert seqs == list(range(1, len(seqs) + 1)), "seq not contiguous"
+    out = [l["line"] for l in lg if l["stream"] == "stdout"]
+    big = [l for l in out if l.startswith("a")]
+    assert sum(len(l) for l in big) == 10000000 and all(len(l) <= 8192 for l in big)
+    assert len(big) == 1221, len(big)
+    rest = out[len(big):]
+    assert rest[0] == "" and rest[1:200001] == [str(i) for i in range(1, 200001)], rest[:3]
+    assert rest[-1] == "end"
+
+
+def object_path(s, app):
+    db = sqlite3.connect(s.env["MINITOWER_DB_PATH"], timeout=10)
+    try:
+        key, vid = db.execute(
+            "SELECT v.artifact_object_key, v.id FROM app_versions v JOIN apps a ON a.id = v.app_id "
+            "WHERE a.slug = ? ORDER BY v.version_no DESC LIMIT 1", (app,)).fetchone()
+    finally:
+        db.close()
+    p = key if os.path.isabs(key) else os.path.join(s.env["MINITOWER_OBJECTS_DIR"], key)
+    assert os.path.exists(p), p
+    return p, vid
+
+
+@t.test
+def sha_mismatch_fails_clearly(s):
+    deploy(s, "tamper", {"job.sh": "echo hi\n"}, towerfile("tamper", "job.sh"))
+    path, _ = object_path(s, "tamper")
+    with open(path, "wb") as f:
+        f.write(make_tgz({"Towerfile": towerfile("tamper", "job.sh"), "job.sh": "echo evil\n"}))
+    rid = create_run(s, "tamper")
+    r = wait_status(s, rid, ("completed", "failed"), 30)
+    assert r["status"] == "failed", r
+    msg = attempts(s, rid)[-1]["error_message"]
+    assert msg.startswith("failed to download artifact: sha256 mismatch: expected "), msg
+    assert any(l.startswith("artifact download failed: sha256 mismatch") for l in lines_of(s, rid))
+
+
+@t.test
+def unsafe_archive_fails_clearly(s):
+    import hashlib
+    import io
+    import tarfile
+    deploy(s, "unsafe", {"job.sh": "echo hi\n"}, towerfile("unsafe", "job.sh"))
+    path, vid = object_path(s, "unsafe")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in (("job.sh", b"echo hi\n"), ("../escape.txt", b"x")):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    data = buf.getvalue()
+    with open(path, "wb") as f:
+        f.write(data)
+    db = sqlite3.connect(s.env["MINITOWER_DB_PATH"], timeout=10)
+    db.execute("UPDATE app_versions SET artifact_sha256 = ? WHERE id = ?",
+               (hashlib.sha256(data).hexdigest(), vid))
+    db.commit()
+    db.close()
+    rid = create_run(s, "unsafe")
+    r = wait_status(s, rid, ("completed", "failed"), 30)
+    assert r["status"] == "failed", r
+    msg = attempts(s, rid)[-1]["error_message"]
+    assert msg == 'failed to unpack artifact: unsafe archive entry "../escape.txt": ' \
+                  'contains a ".." path element', msg
+    assert not os.path.exists(os.path.join(s.tmp, "work", "escape.txt"))
+
+
+@t.test
+def crash_job_dies_retry_elsewhere(s):
+    STATE["r1"].stop()
+    a = Runner(s, "crashy").start()
+    deploy(s, "crash", {"job.sh": "echo pid=$$\nsleep 3\necho done\n"}, towerfile("crash", "job.sh"))
+    rid = create_run(s, "crash", max_retries=1)
+    pid = int(wait_line(s, rid, "pid=")[4:])
+    job = [fn for fn in os.listdir(os.path.join(a.data, "runners")) if fn.endswith(".job.json")]
+    assert job, "no job file"
+    with open(os.path.join(a.data, "runners", job[0])) as f:
+        jf = json.load(f)
+    assert jf["pgid"] == pid and jf["run_id"] == rid
+    a_token = a.token()
+    a.stop(signal.SIGKILL)
+    wait_for(lambda: not pid_alive(pid), 5, "the job to die with its runner")
+    b = Runner(s, "rescuer").start()
+    r = wait_status(s, rid, ("completed", "failed", "dead"), 60)
+    assert r["status"] == "completed", r
+    ats = attempts(s, rid)
+    assert [x["status"] for x in ats] == ["expired", "completed"], ats
+    assert [x["runner_name"] for x in ats] == ["crashy", "rescuer"], ats
+    assert "done" in lines_of(s, rid, 2)
+    # The dead runner's late calls get 410.
+    st, _, _ = s.req("POST", "/api/v1/runs/%d/heartbeat" % rid, token=a_token,
+                     headers={"X-Lease-Token": jf["lease_token"]})
+    assert st == 410, st
+    # Restarting it kills what is left and releases nothing twice.
+    a2 = Runner(s, "crashy").start()
+    wait_for(lambda: a2.has("released run left by a previous process"), 10, "recovery")
+    assert not group_alive(pid)
+    assert get_run(s, rid)["status"] == "completed"
+    assert [x["status"] for x in attempts(s, rid)] == ["expired", "completed"]
+    a2.stop()
+    b.stop()
+
+
+@t.test
+def restart_releases_at_once(s):
+    a = Runner(s, "restarty").start()
+    deploy(s, "rel", {"job.sh": "echo pid=$$\nsleep 2\necho fin\n"}, towerfile("rel", "job.sh"))
+    rid = create_run(s, "rel")
+    pid = int(wait_line(s, rid, "pid=")[4:])
+    a.stop(signal.SIGKILL)
+    a = Runner(s, "restarty").start()
+    wait_for(lambda: a.has("released run left by a previous process"), 10, "recovery")
+    assert not group_alive(pid)
+    r = wait_status(s, rid, ("completed", "failed", "dead"), 30)
+    assert r["status"] == "completed", r
+    ats = attempts(s, rid)
+    assert [x["status"] for x in ats] == ["expired", "completed"], ats
+    assert ats[0]["error_message"] == "released", ats
+    assert get_run(s, rid)["retry_count"] == 0
+    a.stop()
+
+
+@t.test
+def self_fence_on_stale_lease(s):
+    c = Runner(s, "sleepy").start()
+    deploy(s, "fence", {"job.sh": "echo pid=$$\nsleep 30\necho finished\n"}, towerfile("fence", "job.sh"))
+    rid = create_run(s, "fence")
+    pid = int(wait_line(s, rid, "pid=")[4:])
+    os.kill(c.proc.pid, signal.SIGSTOP)
+    try:
+        wait_status(s, rid, ("dead",), 30)     # the reaper expired the lease
+    finally:
+        os.kill(c.proc.pid, signal.SIGCONT)
+    wait_for(lambda: not group_alive(pid), 15, "the fenced job to stop")
+    wait_for(lambda: c.has("stale lease, skipping result"), 15, "no result")
+    assert c.has("lease expired, self-fencing") or c.has("stale lease on heartbeat")
+    assert not c.has("run completed") and not c.has("run failed")
+    r = get_run(s, rid)
+    assert r["status"] == "dead", r
+    at = attempts(s, rid)
+    assert at[0]["status"] == "expired" and "exit_code" not in at[0], at
+    assert "finished" not in lines_of(s, rid)
+    c.stop()
+
+
+@t.test
+def drain_releases_running_job(s):
+    d = Runner(s, "drainer").start()
+    deploy(s, "drain", {"job.sh": "echo pid=$$\nsleep 30\n"}, towerfile("drain", "job.sh"))
+    rid = create_run(s, "drain")
+    pid = int(wait_line(s, rid, "pid=")[4:])
+    rc = d.stop(signal.SIGTERM)
+    assert rc == 0, rc
+    assert not group_alive(pid)
+    assert d.has("draining") and d.has("run released") and d.has("shutting down")
+    r = get_run(s, rid)
+    assert r["status"] == "queued", r
+    ats = attempts(s, rid)
+    assert [x["status"] for x in ats] == ["expired"] and ats[0]["error_message"] == "released", ats
+    assert "run released: runner is shutting down" in lines_of(s, rid)
+    api(s, "POST", "/api/v1/runs/%d/cancel" % rid)
+    # A drain that lets the job finish reports it.
+    d = Runner(s, "drainer2", MINITOWER_DRAIN_TIMEOUT="20s").start()
+    deploy(s, "drain2", {"job.sh": "echo pid=$$\nsleep 1\necho ok\n"}, towerfile("drain2", "job.sh"))
+    rid = create_run(s, "drain2")
+    wait_line(s, rid, "pid=")
+    assert d.stop(signal.SIGTERM) == 0
+    assert get_run(s, rid)["status"] == "completed"
+
+
+def main():
+    env = {"MINITOWER_LEASE_TTL": "4s", "MINITOWER_EXPIRY_CHECK_INTERVAL": "250ms"}
+    with Server(env=env) as s:
+        STATE["token"] = s.bootstrap()
+        STATE["r1"] = Runner(s, "r1").start()
+        try:
+            t.run(s)
+        finally:
+            STATE["r1"].stop()
+            shutil.rmtree(os.path.join(s.tmp, "work"), ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
