@@ -147,6 +147,7 @@ heartbeat_stop(struct heartbeat *hb)
 	if (hb == NULL)
 		return;
 	atomic_store(&hb->stop, true);
+	rhttp_interrupt(hb->http);
 	pthread_join(hb->thread, NULL);
 	rhttp_free(hb->http);
 	free(hb);

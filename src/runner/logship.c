@@ -301,8 +301,10 @@ logship_finish(struct logship *ls, int64_t deadline_ms)
 		struct timespec ts;
 		int64_t wake = now_ms() + 50;
 
-		if (mono_ms() >= deadline_ms)
+		if (mono_ms() >= deadline_ms) {
+			rhttp_interrupt(ls->http);	/* the budget is spent */
 			break;
+		}
 		ts.tv_sec = wake / 1000;
 		ts.tv_nsec = (wake % 1000) * 1000000L;
 		pthread_cond_timedwait(&ls->cv, &ls->mu, &ts);

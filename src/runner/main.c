@@ -47,6 +47,8 @@ signal_main(void *arg)
 		pgid = atomic_load(&ag->job_pgid);
 		if (lvl >= 3 && pgid > 1)
 			kill(-pgid, SIGKILL);
+		if (lvl == 2)	/* close a waiting lease request */
+			rhttp_interrupt(ag->http);
 		if (write(ag->wake_fd, &one, sizeof(one)) < 0)
 			(void)one;
 	}
@@ -248,10 +250,10 @@ main(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	ag.http = rhttp_new(ag.cfg.server_url);
 	if (pthread_create(&sig_thread, NULL, signal_main, &ag) != 0)
 		fatal_runner(&ag, "cannot start the signal thread");
 	pthread_detach(sig_thread);
-	ag.http = rhttp_new(ag.cfg.server_url);
 	startup(&ag);
 	while (atomic_load(&ag.drain) == 0)
 		lease_once(&ag, &warned_409);

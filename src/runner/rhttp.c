@@ -6,19 +6,23 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "rhttp.h"
 #include "util.h"
 
 struct rhttp {
-	CURL	*curl;
-	char	*base;
+	CURL		*curl;
+	char		*base;
+	pthread_mutex_t	 mu;	/* guards sock */
+	int		 sock;	/* the connection's socket, -1 when none */
 };
 
 struct xfer {
@@ -47,7 +51,47 @@ rhttp_new(const char *base_url)
 	if (h->curl == NULL)
 		abort();
 	h->base = xstrdup(base_url);
+	pthread_mutex_init(&h->mu, NULL);
+	h->sock = -1;
 	return h;
+}
+
+/* Socket callbacks: remember the socket so rhttp_interrupt can shut it. */
+static curl_socket_t
+on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct rhttp *h = arg;
+	int fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd == -1)
+		return CURL_SOCKET_BAD;
+	pthread_mutex_lock(&h->mu);
+	h->sock = fd;
+	pthread_mutex_unlock(&h->mu);
+	return fd;
+}
+
+static int
+on_close(void *arg, curl_socket_t fd)
+{
+	struct rhttp *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->sock == fd)
+		h->sock = -1;
+	pthread_mutex_unlock(&h->mu);
+	return close(fd);
+}
+
+void
+rhttp_interrupt(struct rhttp *h)
+{
+	pthread_mutex_lock(&h->mu);
+	if (h->sock >= 0)
+		shutdown(h->sock, SHUT_RDWR);
+	pthread_mutex_unlock(&h->mu);
 }
 
 void
@@ -56,6 +100,7 @@ rhttp_free(struct rhttp *h)
 	if (h == NULL)
 		return;
 	curl_easy_cleanup(h->curl);
+	pthread_mutex_destroy(&h->mu);
 	free(h->base);
 	free(h);
 }
@@ -178,10 +223,16 @@ build_headers(const struct rhttp_req *req)
 }
 
 static void
-setup(CURL *c, const struct rhttp_req *req, struct xfer *x, const char *url,
+setup(struct rhttp *h, const struct rhttp_req *req, struct xfer *x, const char *url,
     struct curl_slist *hl)
 {
+	CURL *c = h->curl;
+
 	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, h);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, h);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
@@ -231,8 +282,10 @@ rhttp_do(struct rhttp *h, const struct rhttp_req *req, struct rhttp_resp *resp,
 	x.req = req;
 	x.curl = h->curl;
 	crypto_hash_sha256_init(&x.sha);
-	setup(h->curl, req, &x, url, hl);
+	setup(h, req, &x, url, hl);
 	rc = curl_easy_perform(h->curl);
+	if (!x.aborted && rc != CURLE_OK && req->abort != NULL && req->abort(req->abort_arg))
+		x.aborted = true;	/* interrupted: the socket was shut down */
 	if (x.aborted) {
 		ret = RHTTP_ABORTED;
 		err_set(err, ERR_IO, "aborted");

@@ -53,6 +53,11 @@ void rhttp_global_init(void);
 struct rhttp *rhttp_new(const char *base_url);
 void rhttp_free(struct rhttp *h);
 
+/* Shuts down the socket of a transfer in progress on h (from another
+ * thread), so that a waiting long-poll returns at once; rhttp_do then
+ * reports RHTTP_ABORTED when the request's abort test agrees. */
+void rhttp_interrupt(struct rhttp *h);
+
 void rhttp_resp_init(struct rhttp_resp *r);
 void rhttp_resp_free(struct rhttp_resp *r);
 
