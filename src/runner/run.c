@@ -427,14 +427,16 @@ job_outcome(struct run *r, struct job *j)
 {
 	char desc[128];
 
-	if (j->drained && j->termed) {
+	if (runstate_is_stale(&r->rs)) {
+		rlog_warn("stale lease, skipping result");
+		r->out = OUT_NONE;
+	} else if (j->drained && j->termed) {
 		r->out = OUT_RELEASE;
 	} else if (runstate_is_cancelled(&r->rs)) {
 		set_result(r, "cancelled", NO_EXIT_CODE, NULL);
 		rlog_info("run cancelled");
 	} else if (j->timed_out) {
-		if (!runstate_is_stale(&r->rs))
-			logship_runner_line(r->ls, "run failed: timeout exceeded");
+		logship_runner_line(r->ls, "run failed: timeout exceeded");
 		set_result(r, "failed", NO_EXIT_CODE, "timeout");
 		rlog_info("run timed out");
 	} else if (WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0) {
@@ -444,8 +446,7 @@ job_outcome(struct run *r, struct job *j)
 		int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
 
 		spawn_describe_status(j->status, desc, sizeof(desc));
-		if (!runstate_is_stale(&r->rs))
-			logship_runner_line(r->ls, "run failed: process exited with code %d", code);
+		logship_runner_line(r->ls, "run failed: process exited with code %d", code);
 		set_result(r, "failed", code, "%s", desc);
 		rlog_info("run failed", RL_I("exit_code", code));
 	}
