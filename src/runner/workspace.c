@@ -75,8 +75,10 @@ workspace_create(struct workspace *w, const struct config *cfg, int64_t run_id,
 		buf_adds(&b, "{}");
 	if (mkdir(w->ws, 0700) == -1 || mkdir(w->tmp, 0700) == -1 ||
 	    !buf_ok(&b) || write_file(w->input_file, b.data, b.len) == -1 ||
+	    write_file(w->artifact, "", 0) == -1 ||
 	    give(cfg, w->dir) == -1 || give(cfg, w->ws) == -1 ||
-	    give(cfg, w->tmp) == -1 || give(cfg, w->input_file) == -1) {
+	    give(cfg, w->tmp) == -1 || give(cfg, w->input_file) == -1 ||
+	    give(cfg, w->artifact) == -1) {
 		err_set(err, ERR_IO, "%s: %s", w->dir, strerror(errno));
 		goto out;
 	}
