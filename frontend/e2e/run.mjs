@@ -506,11 +506,46 @@ async function scenario() {
   await step('sign in again with the password', async () => {
     await page.getByLabel('Team slug').fill(team)
     await page.getByLabel('Password').fill('wrong password')
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     await page.getByText('invalid slug or password').waitFor()
     await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/runs$/)
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await page.waitForURL((u) => u.pathname === '/runs')
+    await page.getByRole('heading', { name: 'Runs' }).waitFor()
+  })
+
+  await step('a member token signs in with the token form and sees no admin pages', async () => {
+    const member = await page.evaluate(async () => {
+      const token = localStorage.getItem('minitower_token')
+      const r = await fetch('/api/v1/tokens', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: '{"name":"e2e-member","role":"member"}',
+      })
+      return { status: r.status, body: await r.text() }
+    }).then((r) => {
+      const t = r.status === 201 ? JSON.parse(r.body).token : undefined
+      if (!t) throw new Error(`creating a member token answered ${r.status}: ${r.body}`)
+      return t
+    })
+    await page.getByTestId('sign-out').click()
+    await page.waitForURL(/\/login/)
+    await page.getByTestId('token-mode').click()
+    await page.getByLabel('Team token').fill('mtk_not-valid')
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await page.getByText('invalid or missing token').waitFor()
+    await page.getByLabel('Team token').fill(member)
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await page.waitForURL((u) => u.pathname === '/')
+    await expectText(page.getByTestId('team'), /member/)
+    const nav = page.getByRole('navigation', { name: 'Main' })
+    if (await nav.getByRole('link', { name: 'Runners' }).count()) throw new Error('a member sees the Runners link')
+    await nav.getByRole('link', { name: 'Tokens', exact: true }).click()
+    await page.getByText('Listing and revoking tokens needs an admin token.').waitFor()
+    if (await page.getByLabel('Role').count()) throw new Error('a member is offered the role choice')
+    await shot('16-tokens-member')
+    await page.getByTestId('sign-out').click()
+    await page.waitForURL(/\/login/)
   })
 }
 

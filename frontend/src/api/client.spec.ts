@@ -106,6 +106,15 @@ describe('API client', () => {
     expect((calls[1].init.headers as Record<string, string>).Authorization).toBeUndefined()
   })
 
+  it('checks a token that is not stored yet without signing out on 401', async () => {
+    const { client, calls, onUnauthorized } = setup([
+      jsonResponse(401, { error: { code: 'unauthorized', message: 'invalid or missing token' } }),
+    ], null)
+    await expect(client.meWithToken('mtk_other')).rejects.toMatchObject({ status: 401 })
+    expect((calls[0].init.headers as Record<string, string>).Authorization).toBe('Bearer mtk_other')
+    expect(onUnauthorized).not.toHaveBeenCalled()
+  })
+
   it('maps network failures to status 0', async () => {
     const { client } = setup([])
     await expect(client.listApps()).rejects.toMatchObject({ status: 0 })

@@ -202,6 +202,9 @@ export function createApiClient(opts: ClientOptions) {
     login: (body: LoginRequest) =>
       request<LoginResponse>('POST', '/api/v1/teams/login', { body, auth: false }),
     me: (signal?: AbortSignal) => request<Me>('GET', '/api/v1/me', { signal }),
+    /** GET /me with a token that is not stored yet (sign-in with a token): a 401 does not sign out. */
+    meWithToken: (token: string) =>
+      request<Me>('GET', '/api/v1/me', { auth: false, headers: { Authorization: `Bearer ${token}` } }),
 
     listTokens: (signal?: AbortSignal) =>
       request<Json<'listTokens', 200>>('GET', '/api/v1/tokens', { signal }).then((r) => r.tokens),
