@@ -83,12 +83,17 @@ function start(bin, env, logFile) {
   return child
 }
 
+/** SIGTERM, then SIGKILL after graceMs; resolves with {code, sig} (null when the process was never started). */
 async function stop(child, graceMs) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  const t = setTimeout(() => child.kill('SIGKILL'), graceMs)
-  await child.exited
-  clearTimeout(t)
+  if (!child) return null
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM')
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    const r = await child.exited
+    clearTimeout(t)
+    return r
+  }
+  return child.exited
 }
 
 async function waitHealthy(base, child) {
@@ -239,13 +244,26 @@ async function main() {
       if (results.length < 20) throw new Error(`only ${results.length} API responses were seen`)
     }, { always: true })
   } finally {
+    await ctx.browser?.close().catch(() => {})
+    ctx.page = null
+    const runnerExit = await stop(ctx.runner, 10_000)
+    const serverExit = await stop(ctx.server, 15_000)
+    await step('minitowerd and the runner shut down cleanly (no sanitizer reports)', async () => {
+      const problems = []
+      for (const [name, exit, log] of [['minitowerd', serverExit, 'server.log'], ['runner', runnerExit, 'runner.log']]) {
+        if (!exit) continue
+        if (exit.code !== 0) problems.push(`${name} exited with ${exit.code ?? exit.sig} after SIGTERM`)
+        const text = readFileSync(join(ctx.tmp, log), 'utf8')
+        const m = text.match(/^.*(AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:).*$/m)
+        if (m) problems.push(`${name}: ${m[0]}`)
+      }
+      if (problems.length) throw new Error(problems.join('\n'))
+    }, { always: true })
     if (failures) {
       comment(`--- minitowerd log (tail) ---\n${tail(join(ctx.tmp, 'server.log'))}`)
       if (ctx.runner) comment(`--- runner log (tail) ---\n${tail(join(ctx.tmp, 'runner.log'))}`)
+      comment(`(logs kept in ${ctx.tmp})`)
     }
-    await ctx.browser?.close().catch(() => {})
-    await stop(ctx.runner, 10_000)
-    await stop(ctx.server, 15_000)
     if (!keep && !failures) rmSync(ctx.tmp, { recursive: true, force: true })
   }
   console.log(`1..${testNo}`)
