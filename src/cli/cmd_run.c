@@ -208,11 +208,11 @@ cmd_run(int argc, char **argv)
 	if (rc == 0)
 		rc = flags_max_args(&fs, 0);
 	if (rc == 0)
+		rc = split_params(flags_get(&fs, "p"), &params, &nparams);
+	if (rc == 0)
 		rc = cli_connect(&c, &fs);
 	if (rc == 0)
 		rc = run_app(&c, &fs, &app);
-	if (rc == 0)
-		rc = split_params(flags_get(&fs, "p"), &params, &nparams);
 	if (rc == 0)
 		rc = run_body(&c, app, params, nparams, &body);
 	if (rc == 0)
