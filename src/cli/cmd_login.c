@@ -25,7 +25,7 @@ static void
 restore_echo(void)
 {
 	if (echo_off) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 		echo_off = 0;
 	}
 }
@@ -68,8 +68,9 @@ prompt_password(struct buf *b, struct err *err)
 	struct termios tio;
 	int rc, tty = isatty(STDIN_FILENO);
 
-	fputs("Password: ", stderr);
-	fflush(stderr);
+	/* Echo goes off before the prompt appears, and without discarding
+	 * input (TCSANOW), so a password typed right after the prompt is
+	 * neither echoed nor lost. */
 	if (tty && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, &old_int);
@@ -77,10 +78,11 @@ prompt_password(struct buf *b, struct err *err)
 		sigaction(SIGHUP, &sa, &old_hup);
 		tio = saved_tio;
 		tio.c_lflag &= ~(tcflag_t)ECHO;
-		tio.c_lflag |= ECHONL;
 		echo_off = 1;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio);
+		tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 	}
+	fputs("Password: ", stderr);
+	fflush(stderr);
 	rc = read_line(b, err);
 	if (echo_off) {
 		restore_echo();

@@ -407,8 +407,18 @@ def login_prompt_on_terminal_does_not_echo(s):
     assert read_until(b"Password: "), buf
     os.write(fd, (PASSWORD + "\n").encode())
     read_until(b"Profile \"default\" updated")
-    _, status = os.waitpid(pid, 0)
+    status = None
+    for _ in range(300):
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = st
+            break
+        time.sleep(0.1)
     os.close(fd)
+    if status is None:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("login did not finish: %r" % buf)
     assert os.WEXITSTATUS(status) == 0, (status, buf)
     assert PASSWORD.encode() not in buf, buf
     assert b"Logged in as team \"cli-tty\"" in buf, buf
