@@ -116,8 +116,54 @@ def eight_runners_two_thousand_runs(s):
     eq(r.json, {"total_runs": RUNS, "active_runs": 0, "queued_runs": 0, "terminal_runs": RUNS})
 
 
+@test
+def hundreds_of_waiters(s):
+    """200 waiting leases and 100 open event streams: the rest of the API
+    still answers, and 200 new runs go to 200 different waiters."""
+    import http.client
+    w = World(s)
+    rid_stream = w.create().json["run_id"]     # held by its own runner; the streams follow it
+    holder = Runner(s)
+    hold = holder.lease().json
+    eq(hold["run_id"], rid_stream)
+    streams = []
+    for _ in range(100):
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
+        conn.request("GET", "/api/v1/runs/%d/logs/stream?attempt=1" % rid_stream,
+                     headers={"Authorization": "Bearer " + w.token})
+        streams.append(conn)
+    waiters = [Runner(s) for _ in range(200)]
+    for r in waiters:
+        r.c.timeout = 120
+    got = {}
+
+    def wait_one(r):
+        got[r.name] = r.lease(wait=60)
+    ts = [threading.Thread(target=wait_one, args=(r,)) for r in waiters]
+    [t.start() for t in ts]
+    time.sleep(1.0)       # most park; a late one simply finds a run at once
+    c = s.client()
+    for _ in range(50):
+        eq(c.call("GET", "/api/v1/runs/summary", token=w.token).status, 200)
+    ids = [w.create({"priority": 10}).json["run_id"] for _ in range(200)]
+    [t.join(90) for t in ts]
+    eq(len(got), 200)
+    leased = [r.json["run_id"] for r in got.values() if r.status == 200]
+    eq(sorted(leased), sorted(ids))
+    for r in waiters:
+        l = got[r.name].json
+        eq(r.result(l["run_id"], l["lease_token"]).status, 200)
+    eq(holder.result(rid_stream, hold["lease_token"]).status, 200)
+    for conn in streams:
+        resp = conn.getresponse()
+        eq(resp.status, 200)
+        body = resp.read().decode()
+        check(body.rstrip().split("\n")[-2].startswith("event: end"), body[-200:])
+        conn.close()
+
+
 if __name__ == "__main__":
-    server = Server({"MINITOWER_DB_SYNCHRONOUS": "normal"})
+    server = Server({"MINITOWER_DB_SYNCHRONOUS": "normal", "MINITOWER_MAX_CONNECTIONS_PER_IP": "0"})
     try:
         fail = tap.main(server)
     finally:
