@@ -129,12 +129,12 @@ hb_main(void *arg)
 }
 
 struct heartbeat *
-heartbeat_start(struct runstate *rs)
+heartbeat_start(struct runstate *rs, struct rhttp *http)
 {
 	struct heartbeat *hb = xcalloc(1, sizeof(*hb));
 
 	hb->rs = rs;
-	hb->http = rhttp_new(rs->server_url);
+	hb->http = http;
 	atomic_init(&hb->stop, false);
 	if (pthread_create(&hb->thread, NULL, hb_main, hb) != 0)
 		abort();
@@ -149,6 +149,5 @@ heartbeat_stop(struct heartbeat *hb)
 	atomic_store(&hb->stop, true);
 	rhttp_interrupt(hb->http);
 	pthread_join(hb->thread, NULL);
-	rhttp_free(hb->http);
 	free(hb);
 }

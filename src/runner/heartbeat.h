@@ -7,12 +7,14 @@
 #ifndef MT_HEARTBEAT_H
 #define MT_HEARTBEAT_H
 
+#include "rhttp.h"
 #include "runstate.h"
 
 struct heartbeat;
 
-/* Starts the thread for rs's run. */
-struct heartbeat *heartbeat_start(struct runstate *rs);
+/* Starts the thread for rs's run; it uses http (borrowed, kept alive
+ * between runs so the connection is reused). */
+struct heartbeat *heartbeat_start(struct runstate *rs, struct rhttp *http);
 
 /* Stops the thread (a request in flight is closed within about a second)
  * and frees it. NULL is a no-op. */

@@ -272,7 +272,7 @@ ship_main(void *arg)
 }
 
 struct logship *
-logship_start(struct runstate *rs)
+logship_start(struct runstate *rs, struct rhttp *http)
 {
 	struct logship *ls = xcalloc(1, sizeof(*ls));
 
@@ -280,7 +280,7 @@ logship_start(struct runstate *rs)
 	pthread_cond_init(&ls->cv, NULL);
 	pthread_cond_init(&ls->room_cv, NULL);
 	ls->rs = rs;
-	ls->http = rhttp_new(rs->server_url);
+	ls->http = http;
 	if (pthread_create(&ls->thread, NULL, ship_main, ls) != 0)
 		abort();
 	return ls;
@@ -316,7 +316,6 @@ logship_finish(struct logship *ls, int64_t deadline_ms)
 	pthread_join(ls->thread, NULL);
 	for (i = 0; i < ls->count; i++)
 		free(ls->ring[(ls->head + i) % RING_CAP].line);
-	rhttp_free(ls->http);
 	pthread_cond_destroy(&ls->cv);
 	pthread_cond_destroy(&ls->room_cv);
 	pthread_mutex_destroy(&ls->mu);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rhttp.h"
 #include "runstate.h"
 
 #define LOGSHIP_QUEUE_MAX	1000
@@ -22,8 +23,9 @@ enum logship_stream { LOG_STDOUT, LOG_STDERR };
 
 struct logship;
 
-/* Creates the queue and starts the shipper thread for rs's run. */
-struct logship *logship_start(struct runstate *rs);
+/* Creates the queue and starts the shipper thread for rs's run; it posts
+ * with http (borrowed, kept alive between runs). */
+struct logship *logship_start(struct runstate *rs, struct rhttp *http);
 
 /* Queues one job line (len <= 8192, valid UTF-8, no NUL) read at ts_ms
  * (wall clock). The caller made sure logship_room() > 0. */

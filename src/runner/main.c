@@ -251,6 +251,8 @@ main(void)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	ag.http = rhttp_new(ag.cfg.server_url);
+	ag.hb_http = rhttp_new(ag.cfg.server_url);
+	ag.ship_http = rhttp_new(ag.cfg.server_url);
 	if (pthread_create(&sig_thread, NULL, signal_main, &ag) != 0)
 		fatal_runner(&ag, "cannot start the signal thread");
 	pthread_detach(sig_thread);
@@ -259,6 +261,8 @@ main(void)
 		lease_once(&ag, &warned_409);
 	rlog_info("shutting down");
 	rhttp_free(ag.http);
+	rhttp_free(ag.hb_http);
+	rhttp_free(ag.ship_http);
 	identity_free(&ag.id);
 	venv_pyinfo_free(&ag.py);
 	config_free(&ag.cfg);

@@ -585,8 +585,8 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	r.python = !ends_with_ci(li->entrypoint, ".sh");
 	if (start(&r) != 0)
 		goto out;
-	r.ls = logship_start(&r.rs);
-	r.hb = heartbeat_start(&r.rs);
+	r.ls = logship_start(&r.rs, ag->ship_http);
+	r.hb = heartbeat_start(&r.rs, ag->hb_http);
 	if (prepare(&r) == 0) {
 		if (runstate_is_stale(&r.rs)) {
 			rlog_warn("stale lease before process start");

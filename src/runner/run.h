@@ -29,6 +29,8 @@ struct agent {
 	struct pyinfo	 py;
 	struct identity	 id;
 	struct rhttp	*http;		/* the main thread's handle */
+	struct rhttp	*hb_http;	/* the heartbeat thread's */
+	struct rhttp	*ship_http;	/* the log shipper's */
 	int		 wake_fd;	/* eventfd: wakes the main loop */
 	atomic_int	 drain;		/* signals received: 0, 1, 2, 3+ */
 	_Atomic int64_t	 drain_started;	/* monotonic ms of the first signal */
