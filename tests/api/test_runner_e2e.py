@@ -566,6 +566,17 @@ def drain_releases_running_job(s):
     assert get_run(s, rid)["status"] == "completed"
 
 
+@t.test
+def no_sanitizer_reports(s):
+    STATE["r1"].stop()
+    bad = []
+    for r in ALL_RUNNERS:
+        for line in r.lines:
+            if "Sanitizer" in line or "runtime error:" in line:
+                bad.append("%s: %s" % (r.name, line.strip()))
+    assert not bad, bad[:20]
+
+
 def main():
     env = {"MINITOWER_LEASE_TTL": "4s", "MINITOWER_EXPIRY_CHECK_INTERVAL": "250ms"}
     with Server(env=env) as s:
