@@ -384,6 +384,17 @@ def cancel_kills_whole_group(s):
 
 
 @test
+def escaped_descendants_killed(s):
+    deploy(s, "escape", {"job.sh": "setsid sleep 300 &\necho esc=$!\nsleep 3\necho bye\n"},
+           towerfile("escape", "job.sh"))
+    rid = create_run(s, "escape")
+    r = wait_status(s, rid, ("completed", "failed"), 60)
+    assert r["status"] == "completed", r
+    esc = int([l for l in lines_of(s, rid) if l.startswith("esc=")][0][4:])
+    wait_for(lambda: not pid_alive(esc), 10, "the process that left the group to be killed")
+
+
+@test
 def big_line_and_many_lines(s):
     script = ("head -c 10000000 /dev/zero | tr '\\0' a\necho\nseq 1 200000\necho end\n")
     deploy(s, "flood", {"job.sh": script}, towerfile("flood", "job.sh"))
