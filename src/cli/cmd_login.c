@@ -170,13 +170,12 @@ save_login(struct cli *c, const char *name, const char *server, const char *team
 
 /* Resolves the login's server and team; returns 0 or an exit code. */
 static int
-login_target(struct cli *c, struct flagset *fs, const struct profile *p, char **server, char **team)
+login_target(struct flagset *fs, const struct profile *p, char **server, char **team)
 {
 	const char *cands[3] = { flags_str(fs, "server"), getenv("MINITOWER_SERVER_URL"),
 	    p != NULL ? p->server : NULL };
 	size_t n;
 
-	(void)c;
 	for (int i = 0; i < 3 && *server == NULL; i++) {
 		*server = str_trim(xstrdup(cands[i] != NULL ? cands[i] : ""));
 		if (**server == '\0') {
@@ -229,7 +228,7 @@ cmd_login(int argc, char **argv)
 		goto out;
 	}
 	name = profile_name(flags_get(&fs, "profile")->set ? flags_str(&fs, "profile") : c.cfg.current);
-	rc = login_target(&c, &fs, config_find(&c.cfg, name), &server, &team);
+	rc = login_target(&fs, config_find(&c.cfg, name), &server, &team);
 	if (rc == 0)
 		rc = get_password(&fs, &pw);
 	if (rc != 0)

@@ -48,6 +48,10 @@ subcmd_dispatch(const char *group, const struct subcmd *table, const char *usage
 {
 	if (argc < 1)
 		return cli_fail(EXIT_FAIL, "usage: minitower-cli %s", usage);
+	if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "-help") == 0 || strcmp(argv[0], "--help") == 0) {
+		fprintf(stderr, "usage: minitower-cli %s\n", usage);
+		return EXIT_FAIL;
+	}
 	for (const struct subcmd *s = table; s->name != NULL; s++)
 		if (strcmp(s->name, argv[0]) == 0)
 			return s->run(argc - 1, argv + 1);

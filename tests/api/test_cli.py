@@ -206,8 +206,9 @@ def root_usage_and_unknown_commands(s):
 @test
 def group_usage_and_unknown_subcommands(s):
     e = Env(s, "cli-groups")
-    rc, out, err = e.run("config")
-    assert rc == 1 and err == "usage: minitower-cli config <set|get|list|use> ...\n", err
+    for args in (["config"], ["config", "-h"]):
+        rc, out, err = e.run(*args)
+        assert rc == 1 and err == "usage: minitower-cli config <set|get|list|use> ...\n", err
     for group, usage in (("apps", "apps <list|get|create> ..."), ("versions", "versions <list|get|upload> ..."),
                          ("runs", "runs <create|list|get|cancel|retry|watch|logs> ..."),
                          ("tokens", "tokens <create|list|revoke> ..."), ("runners", "runners list")):
@@ -215,6 +216,8 @@ def group_usage_and_unknown_subcommands(s):
         assert rc == 1 and err == "error: usage: minitower-cli %s\n" % usage, (group, err)
         rc, out, err = e.run(group, "nope")
         assert rc == 1 and err == "error: unknown %s subcommand: nope\n" % group, (group, err)
+        rc, out, err = e.run(group, "--help")
+        assert rc == 1 and err == "usage: minitower-cli %s\n" % usage, (group, err)
     e.close()
 
 
@@ -694,6 +697,38 @@ def run_command_params(s):
     e.close()
 
 
+def on_pty(e, args, limit=60):
+    """Runs the CLI with stdout on a pseudo-terminal; returns (exit status, output)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update({"MINITOWER_CLI_CONFIG": e.cfg, "HOME": e.dir, "MINITOWER_SERVER_URL": e.s.url,
+                           "MINITOWER_API_TOKEN": e.token})
+        os.execv(CLI, [CLI] + args)
+    buf = b""
+    end = time.time() + limit
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 1)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    for _ in range(300):
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            os.close(fd)
+            return os.WEXITSTATUS(st), buf
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    raise AssertionError("CLI on a pty did not exit: %r" % buf)
+
+
 def drive(s, e, runner, run_id, status, lines=(("stdout", "Hello, MiniTower!"),)):
     runner.lease(run_id)
     runner.start()
@@ -732,6 +767,11 @@ def run_follows_to_completion(s):
     assert out.count("\n") == 3
     out, _ = expect(e.run("runs", "watch", "--app", "fapp", "--status-only"), 0)
     assert out == "run %s status: completed\n" % rid, out
+    # on a terminal, control characters in job output become U+FFFD (TAB is kept)
+    status, text = on_pty(e, ["runs", "logs", rid])
+    assert status == 0, (status, text)
+    assert b"[2] STDERR warn\xef\xbf\xbd[31m" in text and b"\x1b" not in text, text
+    assert b"tab\there" in text, text
     e.close()
 
 
