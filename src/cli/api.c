@@ -17,10 +17,8 @@
 #define UPLOAD_STALL_BYTES	1024L
 #define UPLOAD_STALL_MS		30000L
 
-/* The first non-empty trimmed value of a flag, an environment variable and
- * a profile field; a new string or NULL. */
-static char *
-first_of(const char *flag, const char *env, const char *prof)
+char *
+cli_setting(const char *flag, const char *env, const char *prof)
 {
 	const char *cands[3] = { flag, env != NULL ? getenv(env) : NULL, prof };
 
@@ -65,23 +63,29 @@ cli_load(struct cli *c, struct flagset *fs)
 	return 0;
 }
 
+void
+cli_strip_slashes(char *url)
+{
+	size_t n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		url[--n] = '\0';
+}
+
 int
 cli_connect(struct cli *c, struct flagset *fs)
 {
 	const struct flag *server = flags_find(fs, "server"), *token = flags_find(fs, "token");
 	int rc = cli_load(c, fs);
-	size_t n;
 
 	if (rc != 0)
 		return rc;
-	c->server = first_of(server != NULL ? server->str : NULL, "MINITOWER_SERVER_URL",
+	c->server = cli_setting(server != NULL ? server->str : NULL, "MINITOWER_SERVER_URL",
 	    c->profile != NULL ? c->profile->server : NULL);
 	if (c->server == NULL)
 		return cli_fail(EXIT_FAIL, "server URL is required (--server, MINITOWER_SERVER_URL, or config profile)");
-	n = strlen(c->server);
-	while (n > 0 && c->server[n - 1] == '/')
-		c->server[--n] = '\0';
-	c->token = first_of(token != NULL ? token->str : NULL, "MINITOWER_API_TOKEN",
+	cli_strip_slashes(c->server);
+	c->token = cli_setting(token != NULL ? token->str : NULL, "MINITOWER_API_TOKEN",
 	    c->profile != NULL ? c->profile->token : NULL);
 	if (c->token == NULL)
 		return cli_fail(EXIT_FAIL, "API token is required (--token, MINITOWER_API_TOKEN, or config profile)");

@@ -185,6 +185,11 @@ int cli_connect(struct cli *c, struct flagset *fs);
 /* As cli_connect without requiring a token or a server (used by login). */
 int cli_load(struct cli *c, struct flagset *fs);
 void cli_free(struct cli *c);
+/* The first non-empty trimmed value of a flag, the environment variable env
+ * and a profile field (each may be NULL): a new string, or NULL. */
+char *cli_setting(const char *flag, const char *env, const char *prof);
+/* Removes trailing '/' characters from url in place. */
+void cli_strip_slashes(char *url);
 /* The default app: --app, else the profile's app; "" when none. */
 const char *cli_app(struct cli *c, struct flagset *fs);
 

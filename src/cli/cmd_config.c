@@ -27,6 +27,21 @@ profile_json(const struct profile *p, bool with_token, bool show_token)
 	return o;
 }
 
+static void
+set_output(struct config *cfg, const char *name, bool json)
+{
+	json_t *o;
+
+	if (!json) {
+		printf("Profile %s updated\n", q(name));
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "config", profile_json(config_find(cfg, name), false, false));
+	json_object_set_new(o, "profile", json_string(name));
+	out_json_take(o);
+}
+
 static int
 config_set(int argc, char **argv)
 {
@@ -77,15 +92,7 @@ config_set(int argc, char **argv)
 		rc = cli_fail(EXIT_FAIL, "%s", err.msg);
 		goto out;
 	}
-	if (flags_on(&fs, "json")) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "config", profile_json(config_find(&cfg, name), false, false));
-		json_object_set_new(o, "profile", json_string(name));
-		out_json_take(o);
-	} else {
-		printf("Profile %s updated\n", q(name));
-	}
+	set_output(&cfg, name, flags_on(&fs, "json"));
 out:
 	for (int i = 0; i < 4; i++)
 		free(vals[i]);

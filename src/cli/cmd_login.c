@@ -172,28 +172,12 @@ save_login(struct cli *c, const char *name, const char *server, const char *team
 static int
 login_target(struct flagset *fs, const struct profile *p, char **server, char **team)
 {
-	const char *cands[3] = { flags_str(fs, "server"), getenv("MINITOWER_SERVER_URL"),
-	    p != NULL ? p->server : NULL };
-	size_t n;
-
-	for (int i = 0; i < 3 && *server == NULL; i++) {
-		*server = str_trim(xstrdup(cands[i] != NULL ? cands[i] : ""));
-		if (**server == '\0') {
-			free(*server);
-			*server = NULL;
-		}
-	}
+	*server = cli_setting(flags_str(fs, "server"), "MINITOWER_SERVER_URL", p != NULL ? p->server : NULL);
 	if (*server == NULL)
 		return cli_fail(EXIT_FAIL, "server URL is required (--server or MINITOWER_SERVER_URL)");
-	n = strlen(*server);
-	while (n > 0 && (*server)[n - 1] == '/')
-		(*server)[--n] = '\0';
-	*team = str_trim(xstrdup(flags_str(fs, "team")));
-	if (**team == '\0' && p != NULL && p->team != NULL) {
-		free(*team);
-		*team = str_trim(xstrdup(p->team));
-	}
-	if (**team == '\0')
+	cli_strip_slashes(*server);
+	*team = cli_setting(flags_str(fs, "team"), NULL, p != NULL ? p->team : NULL);
+	if (*team == NULL)
 		return cli_fail(EXIT_FAIL, "team slug is required (--team)");
 	return 0;
 }
