@@ -9,6 +9,7 @@
 
 #include "jobenv.h"
 #include "json.h"
+#include "towerfile.h"
 #include "util.h"
 
 #define ENV_STRING_MAX	131072	/* with its NUL, execve's per-string cap */
@@ -317,56 +318,15 @@ jobenv_build(struct jobenv *e, const struct jobenv_run *r,
 char *
 jobenv_path_clean(const char *p)
 {
-	size_t n = strlen(p), r = 0, w = 0, dotdot = 0;
-	int rooted = n > 0 && p[0] == '/';
-	char *out = xmalloc(n + 2);
+	size_t n = strlen(p) + 2;
+	char *out = xmalloc(n);
 
-	if (rooted) {
-		out[w++] = '/';
-		r = dotdot = 1;
-	}
-	while (r < n) {
-		if (p[r] == '/') {
-			r++;
-		} else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-			r++;
-		} else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
-			r += 2;
-			if (w > dotdot) {
-				w--;
-				while (w > dotdot && out[w] != '/')
-					w--;
-			} else if (!rooted) {
-				if (w > 0)
-					out[w++] = '/';
-				out[w++] = '.';
-				out[w++] = '.';
-				dotdot = w;
-			}
-		} else {
-			if ((rooted && w != 1) || (!rooted && w != 0))
-				out[w++] = '/';
-			for (; r < n && p[r] != '/'; r++)
-				out[w++] = p[r];
-		}
-	}
-	if (w == 0)
-		out[w++] = '.';
-	out[w] = '\0';
+	towerfile_clean_path(p, out, n);	/* strlen + 2 always fits */
 	return out;
 }
 
 int
 jobenv_path_traverses(const char *c)
 {
-	const char *p = c;
-
-	if (strncmp(c, "..", 2) == 0)
-		return 1;
-	while ((p = strstr(p, "..")) != NULL) {
-		if ((p == c || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
-			return 1;
-		p += 2;
-	}
-	return 0;
+	return towerfile_path_traverses(c);
 }
