@@ -558,7 +558,7 @@ store_versions_free(struct version *vs, size_t n)
 int
 store_metrics_gauges(struct metrics_gauges *g, struct err *err)
 {
-	static const char pending_sql[] = "SELECT t.slug, a.slug, e.name, COUNT(*) FROM runs r "
+	static const char pending_sql[] = "SELECT t.slug, a.slug, e.name, COUNT(*) FROM runs r INDEXED BY runs_queue_pick_idx "
 	    "JOIN teams t ON t.id=r.team_id JOIN apps a ON a.id=r.app_id "
 	    "JOIN environments e ON e.id=r.environment_id WHERE r.status='queued' "
 	    "GROUP BY r.team_id, r.app_id, r.environment_id";
