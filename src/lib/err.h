@@ -31,9 +31,14 @@ enum err_code {
 	ERR_IO,			/* local failure (file, network) in a tool */
 };
 
+/* The message holds 8 KiB: enough for every message of the spec with a
+ * quoted value of a few KiB (towerfile.md rule 7b quotes an entry of more
+ * than 1024 bytes); longer texts are cut short (vsnprintf). */
+#define ERR_MSG_MAX 8192
+
 struct err {
 	enum err_code code;
-	char msg[512];
+	char msg[ERR_MSG_MAX];
 };
 
 /* Fills err (when not NULL) with code and a printf-style message; returns -1

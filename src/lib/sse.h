@@ -75,7 +75,7 @@ struct sse_follow {
 	char		 last_id[32];	/* sent as Last-Event-ID on reconnection */
 	int		 stop;		/* SSE_STOPPED: what on_event returned */
 	long		 status;	/* SSE_REFUSED: the HTTP status */
-	char		 message[512];	/* the error of the other outcomes */
+	char		 message[ERR_MSG_MAX];	/* the error of the other outcomes */
 	int		 reconnects;	/* successful reconnections so far */
 };
 

@@ -108,7 +108,7 @@ beat(struct heartbeat *hb)
 		if (rc == RHTTP_OK)
 			rhttp_status_text(&resp, msg, sizeof(msg));
 		else
-			snprintf(msg, sizeof(msg), "%s", err.msg);
+			snprintf(msg, sizeof(msg), "%.560s", err.msg);
 		rlog_error("heartbeat failed", RL_S("error", msg));
 		pause = third_left(rs);
 		if (pause > 1000)

@@ -192,7 +192,7 @@ send_batch(struct logship *ls, struct entry *batch, size_t n, int64_t stop_at)
 		if (rc == RHTTP_OK)
 			rhttp_status_text(&resp, msg, sizeof(msg));
 		else
-			snprintf(msg, sizeof(msg), "%s", err.msg);
+			snprintf(msg, sizeof(msg), "%.560s", err.msg);
 		rlog_warn("log flush failed", RL_S("error", msg));
 	}
 	free((char *)(uintptr_t)c.body);

@@ -109,7 +109,7 @@ post_result(struct run *r, const char *body, int64_t stop_at)
 		if (rc == RHTTP_OK)
 			rhttp_status_text(&resp, msg, sizeof(msg));
 		else
-			snprintf(msg, sizeof(msg), "%s", err.msg);
+			snprintf(msg, sizeof(msg), "%.1000s", err.msg);
 		rlog_error("result submit failed", RL_S("error", msg));
 	}
 	rhttp_resp_free(&resp);
@@ -166,7 +166,7 @@ run_release(struct agent *ag, struct runstate *rs)
 		if (rc == RHTTP_OK)
 			rhttp_status_text(&resp, msg, sizeof(msg));
 		else
-			snprintf(msg, sizeof(msg), "%s", err.msg);
+			snprintf(msg, sizeof(msg), "%.1000s", err.msg);
 		rlog_error("release failed", RL_S("error", msg));
 	}
 	rhttp_resp_free(&resp);
@@ -544,7 +544,7 @@ start(struct run *r)
 		if (rc == RHTTP_OK)
 			rhttp_status_text(&resp, msg, sizeof(msg));
 		else
-			snprintf(msg, sizeof(msg), "%s", err.msg);
+			snprintf(msg, sizeof(msg), "%.1000s", err.msg);
 		rlog_error("start failed", RL_S("error", msg));
 		run_release(r->ag, &r->rs);
 	} else {

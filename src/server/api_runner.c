@@ -255,6 +255,11 @@ api_lease(struct req *rq, struct resp *rs)
 		park_lease(rq, rs, gen);
 		return;
 	}
+	if (rq->runs > 1 && http_client_gone(rq)) {
+		notify_runnable(rq->runner.environment, 1);	/* pass the wake-up on */
+		resp_empty(rs, 204);	/* nobody to hand a run to */
+		return;
+	}
 	if (rq->runs > 1 && !bearer_hash(rq, auth_hash)) {
 		resp_error(rs, ERR_UNAUTHORIZED, "invalid or missing token");
 		return;

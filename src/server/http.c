@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -80,6 +81,24 @@ bool
 http_shutting_down(void)
 {
 	return atomic_load(&shutting_down);
+}
+
+bool
+http_client_gone(const struct req *rq)
+{
+	const struct hreq *h = rq->conn_priv;
+	const union MHD_ConnectionInfo *ci;
+	struct pollfd pfd;
+
+	ci = MHD_get_connection_info(h->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return false;
+	pfd.fd = ci->connect_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 1)
+		return false;
+	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 /* ---- small helpers for handlers ---- */
@@ -155,7 +174,7 @@ resp_err(struct resp *rs, const struct err *err)
 	size_t i = err_index(err->code);
 	struct buf b;
 
-	buf_init(&b, 4096);
+	buf_init(&b, 8 * ERR_MSG_MAX);	/* room for escaping */
 	buf_addf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", err_table[i].name);
 	json_encode_str(&b, err->msg, strlen(err->msg));
 	buf_adds(&b, "}}");

@@ -138,4 +138,9 @@ void http_stop(void);
 /* True once shutdown has begun. */
 bool http_shutting_down(void);
 
+/* True when the client of rq has closed its end of the connection (hang-up
+ * or an orderly shutdown seen by poll(2)); MHD only notices that when it next
+ * writes. Used before committing work for a request that waited. */
+bool http_client_gone(const struct req *rq);
+
 #endif

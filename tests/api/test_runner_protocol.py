@@ -5,6 +5,7 @@ start, heartbeat (with ?wait=, answered at once on cancel), logs, result
 
 import hashlib
 import os
+import socket
 import sys
 import threading
 import time
@@ -138,6 +139,27 @@ def long_poll_lease(s):
     eq(r.header("Content-Type"), "application/json")
     eq(r.data, b"")
     check(time.time() - t0 >= 0.9, "waited")
+
+
+@test
+def gone_waiter_leases_nothing(s):
+    # A runner whose waiting lease request has hung up must not be handed a
+    # run (api.md §1.8.2): the run stays for the next runner, as attempt 1.
+    w = World(s)
+    gone = Runner(s)
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    sock.sendall(("POST /api/v1/runs/lease?wait=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Authorization: Bearer %s\r\nContent-Length: 0\r\n\r\n" % gone.token).encode())
+    time.sleep(0.3)   # let it park (a missed park only makes the check weaker)
+    sock.close()
+    time.sleep(0.2)
+    rid = w.create().json["run_id"]
+    time.sleep(0.5)   # let the woken waiter run
+    l = Runner(s).lease()
+    eq(l.status, 200, l.text)
+    eq((l.json["run_id"], l.json["attempt_no"]), (rid, 1))
+    atts = s.client().call("GET", "/api/v1/runs/%d/attempts" % rid, token=w.token)
+    eq(len(atts.json["attempts"]) if "attempts" in atts.json else len(atts.json), 1, atts.text)
 
 
 @test
