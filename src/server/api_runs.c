@@ -21,7 +21,6 @@
 #include "util.h"
 
 #define MAX_INPUT_BYTES 1048576
-#define LOG_PAGE 1000
 
 /* ---- shared helpers (api_runs.h) ---- */
 
@@ -561,51 +560,79 @@ api_run_cancel(struct req *rq, struct resp *rs)
 	store_run_clear(&r);
 }
 
+/* GET /runs/{run}/logs is streamed with chunked encoding (api.md §1.6.8):
+ * each fill reads one page after the last seq sent, with no read
+ * transaction held between pages. A page is 200 rows (the spec allows up
+ * to 1000) so that its worst-case JSON, 8 KiB lines escaped as \u00XX,
+ * stays inside the stream's 16 MiB buffer. */
+#define LOG_STREAM_PAGE 200
+
+struct logs_out {
+	int64_t	 attempt_id;		/* 0: no attempt, no lines */
+	int64_t	 after;
+	bool	 started, sent_line;
+};
+
+static int
+logs_fill(void *ctx, struct buf *out, enum wake_reason wake, int64_t *wait_run, uint64_t *gen)
+{
+	struct logs_out *lo = ctx;
+	struct log_entry *e;
+	struct err err;
+	size_t n, i;
+
+	(void)wake; (void)wait_run; (void)gen;
+	if (!lo->started) {
+		lo->started = true;
+		buf_adds(out, "{\"logs\":[");
+		if (lo->attempt_id == 0)
+			goto end;
+		return 1;
+	}
+	if (store_log_page(lo->attempt_id, lo->after, 0, LOG_STREAM_PAGE, &e, &n, &err) == -1) {
+		log_error("get logs failed", "error=%s", err.msg);
+		return RESP_STREAM_FAILED;
+	}
+	for (i = 0; i < n; i++) {
+		json_t *v = encode_log(&e[i]);
+
+		if (lo->sent_line)
+			buf_addc(out, ',');
+		lo->sent_line = true;
+		json_encode(out, v, NULL, false);
+		json_decref(v);
+		lo->after = e[i].seq;
+	}
+	store_logs_free(e, n);
+	if (!buf_ok(out))
+		return RESP_STREAM_FAILED;
+	if (n == LOG_STREAM_PAGE)
+		return 1;
+end:
+	buf_adds(out, "]}\n");
+	return -1;
+}
+
 void
 api_run_logs(struct req *rq, struct resp *rs)
 {
-	struct log_entry *e;
+	struct logs_out *lo;
 	struct log_sel sel;
 	struct run run;
-	struct err err;
-	struct buf b;
-	int64_t attempt_id, attempt_no, after;
-	size_t n, i;
-	bool first = true;
+	int64_t attempt_id, attempt_no;
 
 	if (runs_log_request(rq, rs, false, &run, &sel, &attempt_id, &attempt_no) == -1)
 		return;
 	store_run_clear(&run);
-	buf_init(&b, (size_t)1 << 31);
-	buf_adds(&b, "{\"logs\":[");
-	for (after = sel.after_seq; attempt_id != 0;) {
-		if (store_log_page(attempt_id, after, 0, LOG_PAGE, &e, &n, &err) == -1) {
-			buf_free(&b);
-			runs_fail(rs, &err, "get logs");
-			return;
-		}
-		for (i = 0; i < n; i++) {
-			json_t *v = encode_log(&e[i]);
-
-			if (!first)
-				buf_addc(&b, ',');
-			first = false;
-			json_encode(&b, v, NULL, false);
-			json_decref(v);
-			after = e[i].seq;
-		}
-		store_logs_free(e, n);
-		if (n < LOG_PAGE)
-			break;
-	}
-	buf_adds(&b, "]}");
-	if (!buf_ok(&b)) {
-		buf_free(&b);
-		resp_error(rs, ERR_INTERNAL, "internal error");
-		return;
-	}
-	resp_json(rs, 200, &b);
-	buf_free(&b);
+	lo = xcalloc(1, sizeof(*lo));
+	lo->attempt_id = attempt_id;
+	lo->after = sel.after_seq;
+	rs->stream = xcalloc(1, sizeof(*rs->stream));
+	rs->stream->fill = logs_fill;
+	rs->stream->free = free;
+	rs->stream->ctx = lo;
+	rs->status = 200;
+	rs->content_type = "application/json";
 }
 
 void

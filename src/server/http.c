@@ -62,7 +62,7 @@ struct stream_ctx {
 	struct resp_stream st;
 	struct buf	 pending;
 	size_t		 off;
-	bool		 ended;
+	bool		 ended, failed;
 	enum wake_reason wake;
 	struct waiter	 waiter;
 };
@@ -548,11 +548,17 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
 			}
 			return (ssize_t)n;
 		}
+		if (s->failed)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (s->ended)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		why = http_shutting_down() ? WAKE_SHUTDOWN : s->wake;
 		s->wake = WAKE_NONE;
 		rc = s->st.fill(s->st.ctx, &s->pending, why, &run, &gen);
+		if (rc == RESP_STREAM_FAILED) {
+			s->failed = true;
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
 		if (rc < 0)
 			s->ended = true;
 		if (rc != 0)
@@ -591,9 +597,13 @@ build_response(struct hreq *h)
 		buf_init(&s->pending, (size_t)16 << 20);
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
 		    stream_read, s, stream_free);
-		MHD_add_response_header(r, "Content-Type", "text/event-stream");
-		MHD_add_response_header(r, "Cache-Control", "no-cache");
-		MHD_add_response_header(r, "X-Accel-Buffering", "no");
+		if (rs->content_type != NULL) {
+			MHD_add_response_header(r, "Content-Type", rs->content_type);
+		} else {
+			MHD_add_response_header(r, "Content-Type", "text/event-stream");
+			MHD_add_response_header(r, "Cache-Control", "no-cache");
+			MHD_add_response_header(r, "X-Accel-Buffering", "no");
+		}
 		h->sent_status = 200;
 	} else if (rs->fd >= 0) {
 		r = MHD_create_response_from_fd64((uint64_t)rs->fd_size, rs->fd);

@@ -99,9 +99,14 @@ struct resp {
 	void		*on_complete_arg;
 };
 
-/* An event stream: fill appends bytes to out. It returns 1 when it added
- * data, 0 when it has nothing now (it fills *wait_run and *gen to park on), -1
- * at the end of the stream. wake says why it runs again. */
+/* A streamed body (chunked): fill appends bytes to out. It returns 1 when
+ * it added data, 0 when it has nothing now (it fills *wait_run and *gen to
+ * park on), -1 at the end of the stream (after the bytes it added), and
+ * RESP_STREAM_FAILED to close the connection without ending the body. wake
+ * says why it runs again. The stream is an event stream (text/event-stream,
+ * no caching) unless the handler set resp.content_type. */
+#define RESP_STREAM_FAILED (-2)
+
 struct resp_stream {
 	int	(*fill)(void *ctx, struct buf *out, enum wake_reason wake,
 		    int64_t *wait_run, uint64_t *gen);

@@ -238,6 +238,7 @@ def log_reads(s):
     w = World(s)
     rid = w.create().json["run_id"]
     eq(w.logs(rid).text, '{"logs":[]}\n')
+    eq(w.logs(rid).header("Content-Type"), "application/json")
     eq(w.logs(rid, "?attempt=1").error(), (404, "not_found", "attempt not found"))
     rn = Runner(s)
     l = rn.lease().json
@@ -272,7 +273,11 @@ def log_reads(s):
     for b in range(25):
         rn.log(rid2, l3["lease_token"], [line(b * 100 + i + 1, "x%d" % (b * 100 + i + 1))
                                          for i in range(100)])
-    got = w.logs(rid2).json["logs"]
+    r = w.logs(rid2)
+    eq(r.header("Transfer-Encoding"), "chunked")     # streamed, not built in memory
+    eq(r.header("Content-Type"), "application/json")
+    check(r.text.endswith("]}\n"), r.text[-10:])
+    got = r.json["logs"]
     eq(len(got), 2500)
     eq([x["seq"] for x in got], list(range(1, 2501)))
     eq(len(w.logs(rid2, "?after_seq=1500").json["logs"]), 1000)
