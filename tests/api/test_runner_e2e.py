@@ -2,8 +2,9 @@
 and real Python: shell and Python apps, input and defaults, requirements.txt
 with a local package installed offline, the venv cache, exit codes, timeout,
 cancel of a whole process group, crash of the runner and retry elsewhere,
-self-fencing on a stale lease, huge outputs, bad artifacts, draining and the
-clean job environment. Short TTLs keep the whole suite around a minute."""
+self-fencing on a stale lease, huge outputs, bad artifacts, draining, the
+clean job environment and jobs run as another user (MINITOWER_JOB_USER).
+Short TTLs keep the whole suite around a minute."""
 import json
 import os
 import shutil
@@ -11,12 +12,40 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import sys
 import threading
 import time
+import traceback
 
 from mtserver import BIN, REG_TOKEN, ROOT, Server, Tap, make_tgz
 
-t = Tap()
+
+class Skip(Exception):
+    """Raised by a test that cannot run here; reported as TAP # SKIP."""
+
+
+class SkipTap(Tap):
+    """Tap whose tests may raise Skip."""
+
+    def run(self, *args):
+        print("1..%d" % len(self.tests))
+        failed = 0
+        for i, fn in enumerate(self.tests, 1):
+            try:
+                fn(*args)
+                print("ok %d - %s" % (i, fn.__name__))
+            except Skip as why:
+                print("ok %d - %s # SKIP %s" % (i, fn.__name__, why))
+            except Exception:
+                failed += 1
+                print("not ok %d - %s" % (i, fn.__name__))
+                for line in traceback.format_exc().splitlines():
+                    print("# " + line)
+            sys.stdout.flush()
+        sys.exit(1 if failed else 0)
+
+
+t = SkipTap()
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
 GRACE_S = 1
 SECRET = "runner-secret-value-42"
@@ -30,6 +59,8 @@ def test(fn):
         first = len(ALL_RUNNERS)
         try:
             fn(s)
+        except Skip:
+            raise
         except Exception:
             for r in [STATE.get("r1")] + ALL_RUNNERS[first:]:
                 if r is not None:
@@ -575,6 +606,94 @@ def drain_releases_running_job(s):
     wait_line(s, rid, "pid=")
     assert d.stop(signal.SIGTERM, hurry=False) == 0
     assert get_run(s, rid)["status"] == "completed"
+
+
+JU_SH = r"""echo "uid=$(id -u) gid=$(id -g)"
+echo hello > written.txt && mkdir -p sub && echo deep > sub/f && echo "wrote=$(cat written.txt)$(cat sub/f)"
+echo scratch > "$TMPDIR/x" && echo "tmp=ok"
+test -f "$jobfile" && echo "jobfile=present"
+for f in "$idfile" "$jobfile" "/proc/$runnerpid/environ"; do
+  cat "$f" >/dev/null 2>&1 && echo "readable=$f"
+done
+for d in "$datadir" "$datadir/runners"; do ls "$d" >/dev/null 2>&1 && echo "listable=$d"; done
+ls -ld "$HOME" | awk '{print "home_owner=" $3}'
+echo end
+"""
+
+JU_PY = r"""import os, sys
+print('uid=%d gid=%d' % (os.getuid(), os.getgid()))
+print('venv=' + sys.prefix)
+try:
+    open(os.path.join(sys.prefix, 'tamper'), 'w').close()
+    print('venv-writable')
+except OSError as e:
+    print('venv-readonly %s' % e.__class__.__name__)
+open('out.txt', 'w').write('x')
+print('wrote=' + open('out.txt').read())
+"""
+
+
+@test
+def job_user_runs_jobs_as_that_user(s):
+    import pwd
+    if os.geteuid() != 0:
+        raise Skip("MINITOWER_JOB_USER needs root")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    STATE["r1"].stop()
+    # The job user must be able to reach the run directories and the venv
+    # cache: 0711 on their parents, as in a real installation (/var/lib/...).
+    os.chmod(s.tmp, 0o711)
+    work = os.path.join(s.tmp, "jutmp")
+    os.makedirs(work, exist_ok=True)
+    os.chmod(work, 0o711)
+    ju = Runner(s, "jobuser", MINITOWER_JOB_USER="nobody", TMPDIR=work).start()
+    token = ju.token()
+    deploy(s, "jush", {"job.sh": JU_SH}, towerfile("jush", "job.sh"))
+    idfile = [os.path.join(ju.data, "runners", f) for f in os.listdir(os.path.join(ju.data, "runners"))
+              if f.endswith(".json")][0]
+    rid = create_run(s, "jush", {"datadir": ju.data, "runnerpid": str(ju.proc.pid), "idfile": idfile,
+                                 "jobfile": idfile[:-len(".json")] + ".job.json"})
+    r = wait_status(s, rid, ("completed", "failed"), 60)
+    ls = lines_of(s, rid)
+    assert r["status"] == "completed", (r, ls)
+    assert "uid=%d gid=%d" % (nobody.pw_uid, nobody.pw_gid) in ls, ls
+    assert "wrote=hellodeep" in ls and "tmp=ok" in ls, ls
+    assert "home_owner=nobody" in ls and "jobfile=present" not in ls, ls
+    assert not [l for l in ls if l.startswith(("readable=", "listable="))], ls
+    assert "end" in ls and not any(token in l for l in ls), ls
+    assert not [d for d in os.listdir(work) if d.startswith("minitower-run-")], "run dir left"
+    # Python jobs as nobody: pip installs a local package into the run's own
+    # .venv (the cache is bypassed for local paths); with the cache, pip
+    # builds the venv as nobody, the published venv is read-only for it, and
+    # a second run reuses it.
+    files = pypkg_files()
+    files["main.py"] = JU_PY + "import mtgreet\nprint(mtgreet.greet('nobody'))\n"
+    files["requirements.txt"] = "--no-index\n./pypkg\n"
+    deploy(s, "jupkg", files, towerfile("jupkg", "main.py"))
+    rid = create_run(s, "jupkg")
+    r = wait_status(s, rid, ("completed", "failed"), 120)
+    ls = lines_of(s, rid)
+    assert r["status"] == "completed", (r, ls)
+    assert "uid=%d gid=%d" % (nobody.pw_uid, nobody.pw_gid) in ls and "Greetings, nobody!" in ls, ls
+    deploy(s, "jupy", {"main.py": JU_PY, "requirements.txt": "--no-index\npip\n"},
+           towerfile("jupy", "main.py"))
+    for n in (1, 2):
+        rid = create_run(s, "jupy")
+        r = wait_status(s, rid, ("completed", "failed"), 120)
+        ls = lines_of(s, rid)
+        assert r["status"] == "completed", (r, ls)
+        assert "uid=%d gid=%d" % (nobody.pw_uid, nobody.pw_gid) in ls, ls
+        assert "venv-readonly PermissionError" in ls and "wrote=x" in ls, ls
+        hit = any(l.startswith("using cached virtual environment (key ") for l in ls)
+        assert hit == (n == 2), ls
+    venv = [l for l in ls if l.startswith("venv=")][0][5:]
+    assert venv.startswith(os.path.join(ju.data, "venvs")), venv
+    st = os.stat(venv)
+    assert st.st_uid == os.getuid() and not st.st_mode & 0o222, oct(st.st_mode)
+    assert ju.stop() == 0
 
 
 @t.test
