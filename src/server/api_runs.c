@@ -631,6 +631,7 @@ api_run_logs(struct req *rq, struct resp *rs)
 	rs->stream->fill = logs_fill;
 	rs->stream->free = free;
 	rs->stream->ctx = lo;
+	rs->stream->on_worker = true;
 	rs->status = 200;
 	rs->content_type = "application/json";
 }

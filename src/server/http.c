@@ -36,6 +36,12 @@
 
 enum phase { PH_READING, PH_RUNNING, PH_DONE };
 
+/* A unit of work for the worker pool. */
+struct job {
+	void		(*fn)(struct job *);
+	struct job	*next;
+};
+
 struct hreq {
 	struct req	 rq;
 	struct resp	 rs;
@@ -54,7 +60,7 @@ struct hreq {
 	struct waiter	 waiter;
 	int		 sent_status;
 	int64_t		 sent_bytes;
-	struct hreq	*qnext;
+	struct job	 job;
 };
 
 struct stream_ctx {
@@ -65,6 +71,7 @@ struct stream_ctx {
 	bool		 ended, failed;
 	enum wake_reason wake;
 	struct waiter	 waiter;
+	struct job	 job;		/* fill_on_worker streams */
 };
 
 static const struct config *cfg;
@@ -73,9 +80,11 @@ static atomic_bool shutting_down;
 static atomic_int active_reqs;
 static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
-static struct hreq *q_head, *q_tail;
+static struct job *q_head, *q_tail;
 static bool q_stop;
 static pthread_t workers[NWORKERS];
+
+static void request_job(struct job *);
 
 bool
 http_shutting_down(void)
@@ -350,6 +359,7 @@ hreq_new(struct MHD_Connection *conn, const char *url, const char *method)
 	h->upload_fd = -1;
 	h->rs.fd = -1;
 	h->rq.conn_priv = h;
+	h->job.fn = request_job;
 	h->rq.method = method;
 	h->rq.path = xstrdup(url);
 	h->start_mono_us = mono_ms() * 1000;
@@ -377,15 +387,15 @@ hreq_new(struct MHD_Connection *conn, const char *url, const char *method)
 /* ---- worker pool ---- */
 
 static void
-pool_push(struct hreq *h)
+pool_push(struct job *jb)
 {
 	pthread_mutex_lock(&q_mu);
-	h->qnext = NULL;
+	jb->next = NULL;
 	if (q_tail != NULL)
-		q_tail->qnext = h;
+		q_tail->next = jb;
 	else
-		q_head = h;
-	q_tail = h;
+		q_head = jb;
+	q_tail = jb;
 	pthread_cond_signal(&q_cv);
 	pthread_mutex_unlock(&q_mu);
 }
@@ -396,7 +406,7 @@ wake_request(void *arg, enum wake_reason why)
 	struct hreq *h = arg;
 
 	h->rq.wake = why;
-	pool_push(h);
+	pool_push(&h->job);
 }
 
 static void
@@ -408,9 +418,17 @@ clear_wait(struct resp *rs)
 	rs->wait_until_ms = 0;
 }
 
-/* Runs the handler; returns true when the request parked. */
+static void
+suspend_conn(void *arg)
+{
+	MHD_suspend_connection(arg);
+}
+
+/* Runs the handler; returns true when the request parked. A request that
+ * runs on its connection's thread (suspend) is suspended as it parks; one
+ * on a worker is suspended already. */
 static bool
-run_handler(struct hreq *h)
+run_handler(struct hreq *h, bool suspend)
 {
 	for (;;) {
 		h->rq.shutting_down = http_shutting_down();
@@ -427,16 +445,40 @@ run_handler(struct hreq *h)
 		h->waiter.deadline_ms = h->rs.wait_until_ms;
 		h->waiter.wake = wake_request;
 		h->waiter.arg = h;
-		if (notify_park(&h->waiter, h->rs.wait_gen, NULL, NULL) == 0)
+		if (notify_park(&h->waiter, h->rs.wait_gen, suspend ? suspend_conn : NULL,
+		    h->conn) == 0)
 			return true;
 		h->rq.wake = http_shutting_down() ? WAKE_SHUTDOWN : WAKE_EVENT;
 	}
 }
 
+/* The failure guard of api.md §0.2; the response is ready to send. */
+static void
+handler_done(struct hreq *h)
+{
+	if (h->rs.status == 0 && h->rs.stream == NULL) {
+		log_error("panic", "error=%s", "handler returned without a response");
+		resp_error(&h->rs, ERR_INTERNAL, "internal error");
+	}
+	h->phase = PH_DONE;
+}
+
+/* A request on the worker pool: its connection is suspended meanwhile. */
+static void
+request_job(struct job *jb)
+{
+	struct hreq *h = (struct hreq *)(void *)((char *)jb - offsetof(struct hreq, job));
+
+	if (run_handler(h, false))
+		return;
+	handler_done(h);
+	MHD_resume_connection(h->conn);
+}
+
 static void *
 worker_main(void *arg)
 {
-	struct hreq *h;
+	struct job *jb;
 
 	(void)arg;
 	for (;;) {
@@ -447,21 +489,13 @@ worker_main(void *arg)
 			pthread_mutex_unlock(&q_mu);
 			break;
 		}
-		h = q_head;
-		q_head = h->qnext;
+		jb = q_head;
+		q_head = jb->next;
 		if (q_head == NULL)
 			q_tail = NULL;
 		pthread_mutex_unlock(&q_mu);
-		if (run_handler(h))
-			continue;
-		if (h->rs.status == 0 && h->rs.stream == NULL) {
-			log_error("panic", "error=%s", "handler returned without a response");
-			resp_error(&h->rs, ERR_INTERNAL, "internal error");
-		}
-		h->phase = PH_DONE;
-		MHD_resume_connection(h->conn);
+		jb->fn(jb);
 	}
-
 	return NULL;
 }
 
@@ -500,12 +534,6 @@ stream_wake(void *arg, enum wake_reason why)
 	MHD_resume_connection(s->h->conn);
 }
 
-static void
-suspend_conn(void *arg)
-{
-	MHD_suspend_connection(arg);
-}
-
 /* Parks the stream until an event of run (or the keep-alive deadline);
  * returns true when the connection is now suspended. */
 static bool
@@ -523,6 +551,37 @@ stream_park(struct stream_ctx *s, int64_t run, uint64_t gen)
 	return false;
 }
 
+/* One fill step into s->pending; returns the fill's answer. */
+static int
+stream_fill(struct stream_ctx *s, int64_t *run, uint64_t *gen)
+{
+	enum wake_reason why = http_shutting_down() ? WAKE_SHUTDOWN : s->wake;
+	int rc;
+
+	s->wake = WAKE_NONE;
+	rc = s->st.fill(s->st.ctx, &s->pending, why, run, gen);
+	if (rc == RESP_STREAM_FAILED)
+		s->failed = true;
+	else if (rc < 0)
+		s->ended = true;
+	return rc;
+}
+
+/* A fill step of an on_worker stream; its connection is suspended. Such a
+ * stream cannot park: a fill that has nothing to add fails it. */
+static void
+fill_job(struct job *jb)
+{
+	struct stream_ctx *s = (struct stream_ctx *)(void *)((char *)jb -
+	    offsetof(struct stream_ctx, job));
+	int64_t run = 0;
+	uint64_t gen = 0;
+
+	if (stream_fill(s, &run, &gen) == 0)
+		s->failed = true;
+	MHD_resume_connection(s->h->conn);
+}
+
 static ssize_t
 stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -534,9 +593,9 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		size_t avail = s->pending.len - s->off, n;
 		int64_t run = 0;
 		uint64_t gen = 0;
-		enum wake_reason why;
-		int rc;
 
+		if (s->failed)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (avail > 0) {
 			n = avail < max ? avail : max;
 			memcpy(out, s->pending.data + s->off, n);
@@ -548,20 +607,14 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
 			}
 			return (ssize_t)n;
 		}
-		if (s->failed)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (s->ended)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		why = http_shutting_down() ? WAKE_SHUTDOWN : s->wake;
-		s->wake = WAKE_NONE;
-		rc = s->st.fill(s->st.ctx, &s->pending, why, &run, &gen);
-		if (rc == RESP_STREAM_FAILED) {
-			s->failed = true;
-			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (s->st.on_worker) {
+			MHD_suspend_connection(s->h->conn);
+			pool_push(&s->job);
+			return 0;
 		}
-		if (rc < 0)
-			s->ended = true;
-		if (rc != 0)
+		if (stream_fill(s, &run, &gen) != 0)
 			continue;
 		if (stream_park(s, run, gen))
 			return 0;
@@ -595,6 +648,7 @@ build_response(struct hreq *h)
 		free(rs->stream);
 		rs->stream = NULL;
 		buf_init(&s->pending, (size_t)16 << 20);
+		s->job.fn = fill_job;
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
 		    stream_read, s, stream_free);
 		if (rs->content_type != NULL) {
@@ -808,9 +862,15 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (h->is_upload)
 		upload_finish(h);
 	h->phase = PH_RUNNING;
-	MHD_suspend_connection(conn);
-	pool_push(h);
-	return MHD_YES;
+	if (routes_on_worker(&h->rq)) {
+		MHD_suspend_connection(conn);
+		pool_push(&h->job);
+		return MHD_YES;
+	}
+	if (run_handler(h, true))
+		return MHD_YES;		/* parked: suspended until woken */
+	handler_done(h);
+	return send_response(h);
 }
 
 static const char *

@@ -112,6 +112,7 @@ struct resp_stream {
 		    int64_t *wait_run, uint64_t *gen);
 	void	(*free)(void *ctx);
 	void	*ctx;
+	bool	 on_worker;	/* fill reads much: run it on the worker pool */
 };
 
 /* Looks up a query parameter (first occurrence); returns the value (NUL

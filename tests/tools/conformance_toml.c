@@ -288,7 +288,7 @@ run_case(const char *dir, const char *name, char *why, size_t whysz)
 	}
 	if (rc < 0) {
 		free(path);
-		snprintf(why, whysz, "rejected: %s", err.msg);
+		snprintf(why, whysz, "rejected: %.1000s", err.msg);
 		return why;
 	}
 	plen = strlen(path);
