@@ -32,30 +32,39 @@ throttle_init(int64_t hash_concurrency)
 	hash_free = hash_concurrency;
 }
 
-/* Finds key (creating it when create), pruning old events; lock held. */
+/* Drops the events of k older than cutoff; lock held. */
+static void
+prune(struct tkey *k, int64_t cutoff)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < k->n; i++)
+		if (k->ts[i] > cutoff)
+			k->ts[j++] = k->ts[i];
+	k->n = j;
+}
+
+/* Finds key (creating it when create), pruning old events of every key it
+ * walks past and dropping the idle ones; lock held. The key returned is
+ * always pruned, so a stale event never counts. */
 static struct tkey *
 lookup(const char *key, bool create)
 {
-	struct tkey *k, **pp;
+	struct tkey *k, **pp = &keys;
 	int64_t cutoff = mono_ms() - WINDOW_MS;
-	size_t i, j;
 
-	for (pp = &keys; (k = *pp) != NULL; pp = &k->next) {
-		for (i = j = 0; i < k->n; i++)
-			if (k->ts[i] > cutoff)
-				k->ts[j++] = k->ts[i];
-		k->n = j;
+	while (*pp != NULL) {
+		k = *pp;
+		prune(k, cutoff);
 		if (strcmp(k->key, key) == 0)
 			return k;
-		if (k->n == 0) {	/* drop idle keys as we walk */
+		if (k->n == 0) {
 			*pp = k->next;
 			free(k->key);
 			free(k->ts);
 			free(k);
-			if ((k = *pp) == NULL)
-				break;
-			if (strcmp(k->key, key) == 0)
-				return k;
+		} else {
+			pp = &k->next;
 		}
 	}
 	if (!create)
