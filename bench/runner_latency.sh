@@ -7,7 +7,9 @@
 # sequential runs of each (default 200) and prints p50/p99 of end-to-end and
 # dispatch latency (bench/runner_latency.py). Not part of `make check`.
 # MINITOWER_DB_SYNCHRONOUS defaults to full (minitowerd's default).
-# BENCH_APPS="hello-py" measures only that app; BENCH_KEEP=1 keeps the temp dir (server.log, runner.log) for inspection.
+# BENCH_APPS="hello-py" measures only that app; BENCH_TRACE=1 prints every
+# run's end-to-end ms (to spot disturbances by other jobs); BENCH_KEEP=1
+# keeps the temp dir (server.log, runner.log) for inspection.
 set -eu
 n=${1:-200} poll=${2:-1}
 top=$(cd "$(dirname "$0")/.." && pwd)
