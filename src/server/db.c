@@ -3,6 +3,7 @@
  * writer connection is shared behind a mutex (SQLite serializes writers
  * anyway; the mutex queues them fairly instead of spinning on SQLITE_BUSY);
  * readers are per thread, which WAL allows without blocking the writer.
+ * The writer's WAL hook paces checkpoints (below).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -38,6 +39,9 @@ static pthread_mutex_t writer_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *all_conns;
 static _Thread_local struct conn *reader;
+
+#define CKPT_PAGES 1000		/* SQLite's default auto-checkpoint size */
+#define CKPT_RETRY 64		/* commits between unfinished checkpoints */
 
 static struct conn *
 conn_open(bool is_writer, struct err *err)
@@ -142,6 +146,35 @@ migrate(struct err *err)
 	return 0;
 }
 
+/* ---- checkpoints ----
+ * SQLite's auto-checkpoint runs a PASSIVE checkpoint after every commit
+ * once the WAL holds 1000 pages. When a reader still uses an older snapshot
+ * the checkpoint cannot finish, the WAL is not restarted, and the next
+ * commit checkpoints (and fsyncs) again: under load that is most commits,
+ * all inside the writer's mutex. This hook, which replaces it on the writer,
+ * retries an unfinished checkpoint only every CKPT_RETRY commits. It runs
+ * inside COMMIT, with the writer's mutex held, so it needs no lock of its
+ * own, and a finished checkpoint lets the next write restart the WAL. */
+
+static int
+wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	static int skip;
+	int log = 0, done = 0;
+
+	(void)arg;
+	if (pages < CKPT_PAGES)
+		return SQLITE_OK;
+	if (skip > 0) {
+		skip--;
+		return SQLITE_OK;
+	}
+	if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+	    SQLITE_OK || done < log)
+		skip = CKPT_RETRY;
+	return SQLITE_OK;
+}
+
 int
 db_open(const char *path, bool sync_full, struct err *err)
 {
@@ -153,6 +186,7 @@ db_open(const char *path, bool sync_full, struct err *err)
 		err->code = ERR_INTERNAL;
 		return -1;
 	}
+	sqlite3_wal_hook(writer->db, wal_grew, NULL);
 	return 0;
 }
 

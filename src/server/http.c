@@ -418,17 +418,10 @@ clear_wait(struct resp *rs)
 	rs->wait_until_ms = 0;
 }
 
-static void
-suspend_conn(void *arg)
-{
-	MHD_suspend_connection(arg);
-}
-
-/* Runs the handler; returns true when the request parked. A request that
- * runs on its connection's thread (suspend) is suspended as it parks; one
- * on a worker is suspended already. */
+/* Runs the handler on a worker (the connection is suspended); returns true
+ * when the request parked. */
 static bool
-run_handler(struct hreq *h, bool suspend)
+run_handler(struct hreq *h)
 {
 	for (;;) {
 		h->rq.shutting_down = http_shutting_down();
@@ -445,22 +438,10 @@ run_handler(struct hreq *h, bool suspend)
 		h->waiter.deadline_ms = h->rs.wait_until_ms;
 		h->waiter.wake = wake_request;
 		h->waiter.arg = h;
-		if (notify_park(&h->waiter, h->rs.wait_gen, suspend ? suspend_conn : NULL,
-		    h->conn) == 0)
+		if (notify_park(&h->waiter, h->rs.wait_gen, NULL, NULL) == 0)
 			return true;
 		h->rq.wake = http_shutting_down() ? WAKE_SHUTDOWN : WAKE_EVENT;
 	}
-}
-
-/* The failure guard of api.md §0.2; the response is ready to send. */
-static void
-handler_done(struct hreq *h)
-{
-	if (h->rs.status == 0 && h->rs.stream == NULL) {
-		log_error("panic", "error=%s", "handler returned without a response");
-		resp_error(&h->rs, ERR_INTERNAL, "internal error");
-	}
-	h->phase = PH_DONE;
 }
 
 /* A request on the worker pool: its connection is suspended meanwhile. */
@@ -469,9 +450,13 @@ request_job(struct job *jb)
 {
 	struct hreq *h = (struct hreq *)(void *)((char *)jb - offsetof(struct hreq, job));
 
-	if (run_handler(h, false))
+	if (run_handler(h))
 		return;
-	handler_done(h);
+	if (h->rs.status == 0 && h->rs.stream == NULL) {	/* the failure guard, §0.2 */
+		log_error("panic", "error=%s", "handler returned without a response");
+		resp_error(&h->rs, ERR_INTERNAL, "internal error");
+	}
+	h->phase = PH_DONE;
 	MHD_resume_connection(h->conn);
 }
 
@@ -532,6 +517,12 @@ stream_wake(void *arg, enum wake_reason why)
 
 	s->wake = why;
 	MHD_resume_connection(s->h->conn);
+}
+
+static void
+suspend_conn(void *arg)
+{
+	MHD_suspend_connection(arg);
 }
 
 /* Parks the stream until an event of run (or the keep-alive deadline);
@@ -862,15 +853,9 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (h->is_upload)
 		upload_finish(h);
 	h->phase = PH_RUNNING;
-	if (routes_on_worker(&h->rq)) {
-		MHD_suspend_connection(conn);
-		pool_push(&h->job);
-		return MHD_YES;
-	}
-	if (run_handler(h, true))
-		return MHD_YES;		/* parked: suspended until woken */
-	handler_done(h);
-	return send_response(h);
+	MHD_suspend_connection(conn);
+	pool_push(&h->job);
+	return MHD_YES;
 }
 
 static const char *

@@ -27,10 +27,6 @@ bool routes_is_upload(const struct req *rq);
 /* For uploads, before the body is read: authentication and the app lookup.
  * Returns 0 to read the body, -1 when rs holds the final answer. */
 int routes_upload_precheck(struct req *rq, struct resp *rs);
-/* True when the matched handler does long work (password hashing, archive
- * inspection, large reads: api.md §0.2) and must run on the worker pool;
- * every other handler runs on the connection's thread. */
-bool routes_on_worker(const struct req *rq);
 /* Runs the request through authentication, method checks and the handler. */
 void routes_dispatch(struct req *rq, struct resp *rs);
 
