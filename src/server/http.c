@@ -2,9 +2,11 @@
  * http: everything libmicrohttpd. Requests are read on MHD's thread pool
  * (bodies into a bounded buffer, artifact uploads through the post processor
  * into a hashed temp file), then the connection is suspended and the request
- * runs on a worker thread; the worker resumes the connection once a response
- * is ready. Long polls park in notify.c and re-run on a worker when woken.
- * Event streams suspend from MHD's content reader and are resumed by notify.
+ * runs on a worker: short requests on a small pool, long work (routes.c
+ * says which) on a larger one. The worker resumes the connection once a
+ * response is ready. Long polls park in notify.c and re-run on the short
+ * pool when woken. Event streams suspend from MHD's content reader and are
+ * resumed by notify; streamed log pages are filled on the long pool.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,19 +30,16 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "pool.h"
 #include "routes.h"
 #include "util.h"
 
-#define NWORKERS 16
+#define NSHORT 4		/* short requests: about two per core */
+#define NLONG 16		/* long work: hashing, uploads, large reads */
 #define SHUTDOWN_GRACE_MS 10000
 
 enum phase { PH_READING, PH_RUNNING, PH_DONE };
 
-/* A unit of work for the worker pool. */
-struct job {
-	void		(*fn)(struct job *);
-	struct job	*next;
-};
 
 struct hreq {
 	struct req	 rq;
@@ -78,11 +77,7 @@ static const struct config *cfg;
 static struct MHD_Daemon *daemon_;
 static atomic_bool shutting_down;
 static atomic_int active_reqs;
-static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
-static struct job *q_head, *q_tail;
-static bool q_stop;
-static pthread_t workers[NWORKERS];
+static struct pool *short_pool, *long_pool;
 
 static void request_job(struct job *);
 
@@ -387,26 +382,12 @@ hreq_new(struct MHD_Connection *conn, const char *url, const char *method)
 /* ---- worker pool ---- */
 
 static void
-pool_push(struct job *jb)
-{
-	pthread_mutex_lock(&q_mu);
-	jb->next = NULL;
-	if (q_tail != NULL)
-		q_tail->next = jb;
-	else
-		q_head = jb;
-	q_tail = jb;
-	pthread_cond_signal(&q_cv);
-	pthread_mutex_unlock(&q_mu);
-}
-
-static void
 wake_request(void *arg, enum wake_reason why)
 {
 	struct hreq *h = arg;
 
 	h->rq.wake = why;
-	pool_push(&h->job);
+	pool_push(short_pool, &h->job);
 }
 
 static void
@@ -458,30 +439,6 @@ request_job(struct job *jb)
 	}
 	h->phase = PH_DONE;
 	MHD_resume_connection(h->conn);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct job *jb;
-
-	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&q_mu);
-		while (q_head == NULL && !q_stop)
-			pthread_cond_wait(&q_cv, &q_mu);
-		if (q_head == NULL) {
-			pthread_mutex_unlock(&q_mu);
-			break;
-		}
-		jb = q_head;
-		q_head = jb->next;
-		if (q_head == NULL)
-			q_tail = NULL;
-		pthread_mutex_unlock(&q_mu);
-		jb->fn(jb);
-	}
-	return NULL;
 }
 
 /* ---- responses ---- */
@@ -602,7 +559,7 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (s->st.on_worker) {
 			MHD_suspend_connection(s->h->conn);
-			pool_push(&s->job);
+			pool_push(long_pool, &s->job);
 			return 0;
 		}
 		if (stream_fill(s, &run, &gen) != 0)
@@ -854,7 +811,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		upload_finish(h);
 	h->phase = PH_RUNNING;
 	MHD_suspend_connection(conn);
-	pool_push(&h->job);
+	pool_push(routes_long_work(&h->rq) ? long_pool : short_pool, &h->job);
 	return MHD_YES;
 }
 
@@ -938,13 +895,12 @@ http_start(const struct config *c, struct err *err)
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
 	char addr[300];
-	int i;
 
 	cfg = c;
 	raise_nofile();
-	for (i = 0; i < NWORKERS; i++)
-		if (pthread_create(&workers[i], NULL, worker_main, NULL) != 0)
-			return err_set(err, ERR_IO, "cannot start worker threads");
+	if ((short_pool = pool_start("short", NSHORT, err)) == NULL ||
+	    (long_pool = pool_start("long", NLONG, err)) == NULL)
+		return -1;
 	if (cfg->listen_host == NULL)
 		flags |= MHD_USE_DUAL_STACK;
 	else if (listen_addr(&ss, &flags, err) == -1)
@@ -973,7 +929,6 @@ void
 http_stop(void)
 {
 	int64_t until = mono_ms() + SHUTDOWN_GRACE_MS;
-	int i;
 
 	atomic_store(&shutting_down, true);
 	notify_shutdown();
@@ -983,10 +938,6 @@ http_stop(void)
 	/* Anything still suspended now must be resumed before MHD stops. */
 	notify_shutdown();
 	MHD_stop_daemon(daemon_);
-	pthread_mutex_lock(&q_mu);
-	q_stop = true;
-	pthread_cond_broadcast(&q_cv);
-	pthread_mutex_unlock(&q_mu);
-	for (i = 0; i < NWORKERS; i++)
-		pthread_join(workers[i], NULL);
+	pool_stop(short_pool);
+	pool_stop(long_pool);
 }

@@ -21,6 +21,7 @@ struct route_method {
 	const char	*method;
 	enum auth	 auth;
 	api_handler	*fn;
+	bool		 long_work;	/* api.md §0.2: runs on the long pool */
 };
 
 struct route {
@@ -33,17 +34,18 @@ struct route {
 
 static const struct config *cfg;
 
-#define M(meth, a, f) { meth, a, f }
+#define M(meth, a, f) { meth, a, f, false }
+#define L(meth, a, f) { meth, a, f, true }
 static const struct route exact[] = {
 	{ "/health", METHOD_FIRST, A_NONE, "GET", { M("GET", A_NONE, api_health) } },
 	{ "/ready", METHOD_FIRST, A_NONE, "GET", { M("GET", A_NONE, api_ready) } },
-	{ "/metrics", METHOD_FIRST, A_METRICS, "", { M("*", A_METRICS, api_metrics) } },
+	{ "/metrics", METHOD_FIRST, A_METRICS, "", { L("*", A_METRICS, api_metrics) } },
 	{ "/api/v1/auth/options", METHOD_FIRST, A_NONE, "GET",
 	    { M("GET", A_NONE, api_auth_options) } },
-	{ "/api/v1/teams/signup", METHOD_FIRST, A_NONE, "POST", { M("POST", A_NONE, api_signup) } },
-	{ "/api/v1/teams/login", METHOD_FIRST, A_NONE, "POST", { M("POST", A_NONE, api_login) } },
+	{ "/api/v1/teams/signup", METHOD_FIRST, A_NONE, "POST", { L("POST", A_NONE, api_signup) } },
+	{ "/api/v1/teams/login", METHOD_FIRST, A_NONE, "POST", { L("POST", A_NONE, api_login) } },
 	{ "/api/v1/bootstrap/team", AUTH_FIRST, A_BOOTSTRAP, "POST",
-	    { M("POST", A_BOOTSTRAP, api_bootstrap) } },
+	    { L("POST", A_BOOTSTRAP, api_bootstrap) } },
 	{ "/api/v1/me", AUTH_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_me) } },
 	{ "/api/v1/tokens", AUTH_FIRST, A_TEAM, "GET, POST",
 	    { M("GET", A_ADMIN, api_token_list), M("POST", A_TEAM, api_token_create) } },
@@ -67,7 +69,7 @@ static const struct route subtree[R_NSUB] = {
 	    { M("DELETE", A_ADMIN, api_token_revoke) } },
 	[R_APP] = { "/api/v1/apps/{app}", AUTH_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_app_get) } },
 	[R_VERSIONS] = { "/api/v1/apps/{app}/versions", AUTH_FIRST, A_TEAM, "GET, POST",
-	    { M("GET", A_TEAM, api_version_list), M("POST", A_TEAM, api_version_upload) } },
+	    { M("GET", A_TEAM, api_version_list), L("POST", A_TEAM, api_version_upload) } },
 	[R_APP_RUNS] = { "/api/v1/apps/{app}/runs", AUTH_FIRST, A_TEAM, "GET, POST",
 	    { M("GET", A_TEAM, api_app_runs), M("POST", A_TEAM, api_run_create) } },
 	[R_RUN] = { "/api/v1/runs/{run}", SHAPE_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_run_get) } },
@@ -76,7 +78,7 @@ static const struct route subtree[R_NSUB] = {
 	[R_LOGS] = { "/api/v1/runs/{run}/logs", SHAPE_FIRST, A_TEAM, "GET, POST",
 	    { M("GET", A_TEAM, api_run_logs), M("POST", A_LEASE, api_logs_post) } },
 	[R_STREAM] = { "/api/v1/runs/{run}/logs/stream", SHAPE_FIRST, A_TEAM, "GET",
-	    { M("GET", A_TEAM, api_run_stream) } },
+	    { L("GET", A_TEAM, api_run_stream) } },
 	[R_ATTEMPTS] = { "/api/v1/runs/{run}/attempts", SHAPE_FIRST, A_TEAM, "GET",
 	    { M("GET", A_TEAM, api_run_attempts) } },
 	[R_START] = { "/api/v1/runs/{run}/start", SHAPE_FIRST, A_LEASE, "POST",
@@ -335,6 +337,17 @@ method_not_allowed(const struct route *r, struct resp *rs)
 {
 	resp_error(rs, ERR_METHOD, "method not allowed");
 	resp_header(rs, "Allow", r->allow);
+}
+
+bool
+routes_long_work(const struct req *rq)
+{
+	const struct route_method *m;
+
+	if (rq->route == NULL || rq->route == &subtree[R_UI])
+		return false;
+	m = find_method(rq->route, rq->method);
+	return m != NULL && m->long_work;
 }
 
 int

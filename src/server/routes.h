@@ -27,6 +27,10 @@ bool routes_is_upload(const struct req *rq);
 /* For uploads, before the body is read: authentication and the app lookup.
  * Returns 0 to read the body, -1 when rs holds the final answer. */
 int routes_upload_precheck(struct req *rq, struct resp *rs);
+/* True when the matched handler does long work (password hashing, archive
+ * inspection, the replay of a log stream, the metrics gauges: api.md §0.2);
+ * it then runs on the long pool, every other handler on the short one. */
+bool routes_long_work(const struct req *rq);
 /* Runs the request through authentication, method checks and the handler. */
 void routes_dispatch(struct req *rq, struct resp *rs);
 
