@@ -21,6 +21,9 @@ api_handler api_health, api_ready, api_metrics, api_ui;
 /* api_auth.c */
 api_handler api_auth_options, api_signup, api_login, api_bootstrap, api_me,
     api_token_create, api_token_list, api_token_revoke;
+/* Counts a bootstrap call with a wrong operator token against the client's
+ * address, in the same window as failed logins (api.md §0.8). */
+void api_bootstrap_refused(const struct req *rq);
 /* api_apps.c */
 api_handler api_app_create, api_app_list, api_app_get, api_version_upload,
     api_version_list;

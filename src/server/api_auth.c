@@ -216,6 +216,22 @@ make_rehash(const char *pw, size_t n, char out[CRYPTO_HASH_MAX])
 	return ok;
 }
 
+/* The throttling key of the client's address. */
+static void
+addr_key(const struct req *rq, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "login-addr:%s", rq->client_addr);
+}
+
+void
+api_bootstrap_refused(const struct req *rq)
+{
+	char akey[128];
+
+	addr_key(rq, akey, sizeof(akey));
+	throttle_add(akey);
+}
+
 void
 api_login(struct req *rq, struct resp *rs)
 {
@@ -242,7 +258,7 @@ api_login(struct req *rq, struct resp *rs)
 	if (check_password(pw, plen, true, rs) == -1)
 		goto out;
 	snprintf(skey, sizeof(skey), "login-slug:%.100s", slug);
-	snprintf(akey, sizeof(akey), "login-addr:%s", rq->client_addr);
+	addr_key(rq, akey, sizeof(akey));
 	if (throttle_limited(skey, lim, &retry) || throttle_limited(akey, lim * 5, &retry)) {
 		too_many(rs, retry);
 		goto out;

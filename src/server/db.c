@@ -293,7 +293,12 @@ cached(struct conn *c, const char *sql)
 		if (c->cache[k].sql == NULL) {
 			if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 			    &c->cache[k].st, NULL) != SQLITE_OK) {
-				log_error("db error", "error=%s sql=%s", sqlite3_errmsg(c->db), sql);
+				char msg[512];
+
+				/* observability.md: `db error` carries `error` only */
+				snprintf(msg, sizeof(msg), "%s (preparing %.200s)",
+				    sqlite3_errmsg(c->db), sql);
+				log_error("db error", "error=%s", msg);
 				c->cache[k].st = NULL;
 				return NULL;
 			}

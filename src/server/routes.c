@@ -297,7 +297,11 @@ authenticate(struct req *rq, enum auth a, struct resp *rs)
 	case A_NONE:
 		return 0;
 	case A_BOOTSTRAP:
-		return check_secret(rq, cfg->bootstrap_token, rs);
+		if (check_secret(rq, cfg->bootstrap_token, rs) == -1) {
+			api_bootstrap_refused(rq);
+			return -1;
+		}
+		return 0;
 	case A_METRICS:
 		return cfg->metrics_token[0] == '\0' ? 0 : check_secret(rq, cfg->metrics_token, rs);
 	default:

@@ -122,6 +122,26 @@ def login_address_limit_is_five_times(_):
 
 
 @test
+def bootstrap_wrong_token_counts_for_address(_):
+    # api.md §0.8: a bootstrap call with a wrong operator token counts against
+    # the client address; enough of them throttle logins from that address.
+    with server(MINITOWER_LOGIN_FAILURES_PER_MINUTE=2) as s:
+        s.signup("echo", "right-pw")
+        body = {"slug": "echo", "name": "echo"}
+        for i in range(9):
+            st, _, b = s.req("POST", "/api/v1/bootstrap/team", body, token="wrong-%d" % i)
+            envelope(st, {"content-type": "application/json"}, b, 401,
+                     ("unauthorized", "invalid or missing token"))
+        st, _, b = login(s, "echo", "right-pw")   # 9 < 10: still allowed
+        assert st == 201, (st, b)
+        st, _, b = s.req("POST", "/api/v1/bootstrap/team", body, token="wrong-last")
+        assert st == 401, (st, b)
+        is_429(login(s, "echo", "right-pw"))
+        st, _, b = s.req("POST", "/api/v1/bootstrap/team", body, token=BOOT_TOKEN)
+        assert st == 200, (st, b)   # the right operator token is not throttled
+
+
+@test
 def login_limit_zero_disables(_):
     with server(MINITOWER_LOGIN_FAILURES_PER_MINUTE=0) as s:
         s.signup("eps", "right-pw")
