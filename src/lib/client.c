@@ -3,7 +3,9 @@
  * and the tests. A struct client owns one easy handle that is reset (not
  * recreated) between requests, so its connection cache gives keep-alive.
  * Bodies go to a bounded buffer, a file descriptor or a streaming sink; a
- * small table captures the response headers the protocol cares about.
+ * small table captures the response headers the protocol cares about. The
+ * client opens its sockets itself (close-on-exec) and remembers the current
+ * one, so client_interrupt can shut it down from another thread.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -23,8 +26,10 @@
 #define BAR_INTERVAL_MS		200
 
 struct client {
-	CURL	*curl;
-	char	*base;
+	CURL		*curl;
+	char		*base;
+	pthread_mutex_t	 mu;	/* guards sock */
+	curl_socket_t	 sock;	/* the connection's socket, CURL_SOCKET_BAD when none */
 };
 
 /* State of one transfer, shared by the callbacks. */
@@ -35,6 +40,7 @@ struct xfer {
 	char			 why[192];	/* why a callback stopped the transfer */
 	int64_t			 win_start_ms;	/* stall window */
 	curl_off_t		 win_bytes;
+	int			 aborted;	/* req->abort said stop */
 	int			 bar;		/* drawing a progress bar */
 	int			 bar_drawn;
 	int64_t			 bar_last_ms;
@@ -57,6 +63,7 @@ static const struct {
 	F("Retry-After", retry_after),
 	F("Idempotent-Replayed", replayed),
 	F("Content-Type", content_type),
+	F("Date", date),
 #undef F
 };
 
@@ -88,6 +95,8 @@ client_new(const char *base_url)
 	c->curl = curl_easy_init();
 	if (c->curl == NULL)
 		fatal("curl_easy_init failed");
+	pthread_mutex_init(&c->mu, NULL);
+	c->sock = CURL_SOCKET_BAD;
 	return c;
 }
 
@@ -96,9 +105,49 @@ client_free(struct client *c)
 {
 	if (c == NULL)
 		return;
-	curl_easy_cleanup(c->curl);
+	curl_easy_cleanup(c->curl);	/* closes the socket through on_close */
+	pthread_mutex_destroy(&c->mu);
 	free(c->base);
 	free(c);
+}
+
+/* Socket callbacks: the socket is close-on-exec (the runner forks jobs) and
+ * remembered for client_interrupt. */
+static curl_socket_t
+on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct client *c = arg;
+	int fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd == -1)
+		return CURL_SOCKET_BAD;
+	pthread_mutex_lock(&c->mu);
+	c->sock = fd;
+	pthread_mutex_unlock(&c->mu);
+	return fd;
+}
+
+static int
+on_close(void *arg, curl_socket_t fd)
+{
+	struct client *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->sock == fd)
+		c->sock = CURL_SOCKET_BAD;
+	pthread_mutex_unlock(&c->mu);
+	return close(fd);
+}
+
+void
+client_interrupt(struct client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->sock != CURL_SOCKET_BAD)
+		shutdown(c->sock, SHUT_RDWR);
+	pthread_mutex_unlock(&c->mu);
 }
 
 void
@@ -244,6 +293,10 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	int64_t t = mono_ms();
 
 	(void)dltotal;
+	if (x->req->abort != NULL && x->req->abort(x->req->abort_arg)) {
+		x->aborted = 1;
+		return 1;
+	}
 	if (x->req->stall_ms > 0) {
 		curl_off_t moved = dlnow + ulnow;
 
@@ -318,8 +371,14 @@ set_method(CURL *curl, const struct client_req *req, curl_mime **mime, struct er
 }
 
 static void
-set_transfer(CURL *curl, const struct client_req *req, struct xfer *x, char *errbuf)
+set_transfer(struct client *c, const struct client_req *req, struct xfer *x, char *errbuf)
 {
+	CURL *curl = c->curl;
+
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, c);
+	curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, c);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
@@ -332,7 +391,7 @@ set_transfer(CURL *curl, const struct client_req *req, struct xfer *x, char *err
 	    req->connect_timeout_ms > 0 ? req->connect_timeout_ms : CONNECT_TIMEOUT_MS);
 	if (req->timeout_ms > 0)
 		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-	if (req->stall_ms > 0 || x->bar) {
+	if (req->stall_ms > 0 || req->abort != NULL || x->bar) {
 		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, x);
@@ -360,11 +419,20 @@ client_do(struct client *c, const struct client_req *req, struct client_resp *re
 		goto out;
 	hdrs = build_headers(req);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-	set_transfer(c->curl, req, &x, errbuf);
+	set_transfer(c, req, &x, errbuf);
 	rc = curl_easy_perform(c->curl);
+	/* After client_interrupt the transfer fails before the callback runs. */
+	if (rc != CURLE_OK && !x.aborted && req->abort != NULL && req->abort(req->abort_arg))
+		x.aborted = 1;
 	if (x.bar_drawn) {
 		draw_bar(&x, x.bar_now, x.bar_total, mono_ms(), 1);
 		fputc('\n', stderr);
+	}
+	if (x.aborted) {
+		resp->status = 0;
+		resp->aborted = 1;
+		err_set(err, ERR_IO, "aborted");
+		goto out;
 	}
 	if (rc != CURLE_OK && !(resp->sink_stopped && rc == CURLE_WRITE_ERROR)) {
 		resp->status = 0;

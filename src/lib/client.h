@@ -2,12 +2,14 @@
  * client: the shared HTTP client (libcurl) of minitower-runner, minitower-cli
  * and the tests. One struct client per thread (it owns one curl easy handle,
  * reused for keep-alive). Requests are synchronous; bodies and responses are
- * bounded buffers; downloads stream to a file descriptor.
- * (Interface fixed by the lead; implementation owned by the CLI work.)
+ * bounded buffers; downloads stream to a file descriptor. Another thread may
+ * interrupt a request in progress (client_interrupt), which is how the
+ * runner ends a waiting long-poll.
  */
 #ifndef MT_CLIENT_H
 #define MT_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +51,11 @@ struct client_req {
 	 * event stream, 1024 bytes in 30 s for an artifact upload). */
 	long		 stall_bytes;
 	long		 stall_ms;
+	/* Polled during the transfer (at least about once a second, and at
+	 * once after client_interrupt): true stops it; client_do then returns
+	 * -1 ("aborted") with resp->aborted set. */
+	bool		(*abort)(void *arg);
+	void		*abort_arg;
 };
 
 struct client_resp {
@@ -64,8 +71,10 @@ struct client_resp {
 	char		 replayed[16];		/* Idempotent-Replayed */
 	/* Extensions. */
 	char		 content_type[128];
+	char		 date[64];		/* Date */
 	int		 header_truncated;	/* a captured header did not fit its field */
 	int		 sink_stopped;		/* the sink ended the transfer */
+	int		 aborted;		/* req->abort ended the transfer */
 };
 
 /* Creates a client for base_url (a trailing '/' is ignored). Never fails. */
@@ -75,6 +84,11 @@ void client_free(struct client *c);
 /* Initialises / releases a response (call client_resp_free after each use). */
 void client_resp_init(struct client_resp *r);
 void client_resp_free(struct client_resp *r);
+/* Shuts down the socket of c's connection, so that a request in progress
+ * on c (in another thread) ends at once: with "aborted" when its abort test
+ * now says so, otherwise as a transport failure. Harmless when c is idle
+ * (its cached connection is dropped). Thread-safe. */
+void client_interrupt(struct client *c);
 /* Performs one request. Returns 0 when an HTTP response arrived (any status,
  * see resp->status), -1 on a transport failure (err: ERR_IO, curl's text).
  * resp must have been initialised; it is reset first. A response body over

@@ -1,9 +1,12 @@
 /*
  * log: one JSON object per line on stdout. The time is local with its offset
  * (Z for UTC) and up to nine fractional digits, trailing zeros dropped. Each
- * line is built in a bounded buffer and written with a single write(2), so
- * lines from different threads never interleave.
+ * line is built in a bounded buffer and written with a single write(2) under
+ * a mutex, so lines from different threads never interleave (even lines
+ * longer than a pipe's atomic write). A line whose attributes overflow the
+ * buffer is written without them rather than lost.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 #include "log.h"
 
 static atomic_bool disabled;
+static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void
 log_set_enabled(bool on)
@@ -86,10 +90,21 @@ add_fields(struct buf *b, const char *fields, va_list ap)
 	}
 }
 
+/* time, level and msg: the start of every line. */
+static void
+add_head(struct buf *b, enum log_level lvl, const char *msg)
+{
+	static const char *names[] = { "INFO", "WARN", "ERROR" };
+
+	buf_adds(b, "{\"time\":");
+	add_time(b);
+	buf_addf(b, ",\"level\":\"%s\",\"msg\":", names[lvl]);
+	json_encode_str(b, msg, strlen(msg));
+}
+
 void
 log_write(enum log_level lvl, const char *msg, const char *fields, ...)
 {
-	static const char *names[] = { "INFO", "WARN", "ERROR" };
 	struct buf b;
 	va_list ap;
 	ssize_t w;
@@ -97,16 +112,20 @@ log_write(enum log_level lvl, const char *msg, const char *fields, ...)
 	if (atomic_load(&disabled))
 		return;
 	buf_init(&b, 64 * 1024);
-	buf_adds(&b, "{\"time\":");
-	add_time(&b);
-	buf_addf(&b, ",\"level\":\"%s\",\"msg\":", names[lvl]);
-	json_encode_str(&b, msg, strlen(msg));
+	add_head(&b, lvl, msg);
 	va_start(ap, fields);
 	add_fields(&b, fields, ap);
 	va_end(ap);
 	buf_adds(&b, "}\n");
+	if (!buf_ok(&b)) {
+		buf_reset(&b);
+		add_head(&b, lvl, msg);
+		buf_adds(&b, "}\n");
+	}
 	if (buf_ok(&b)) {
+		pthread_mutex_lock(&write_mu);
 		w = write(STDOUT_FILENO, b.data, b.len);
+		pthread_mutex_unlock(&write_mu);
 		(void)w;
 	}
 	buf_free(&b);

@@ -12,14 +12,14 @@
 
 #include "call.h"
 #include "heartbeat.h"
-#include "rhttp.h"
-#include "rlog.h"
+#include "client.h"
+#include "log.h"
 #include "util.h"
 
 struct heartbeat {
 	pthread_t	 thread;
 	struct runstate	*rs;
-	struct rhttp	*http;
+	struct client	*http;
 	atomic_bool	 stop;
 };
 
@@ -32,7 +32,7 @@ hb_abort(void *arg)
 }
 
 static bool
-cancel_requested(const struct rhttp_resp *r)
+cancel_requested(const struct client_resp *r)
 {
 	json_t *j = json_loadb(buf_str(&r->body), r->body.len,
 	    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
@@ -61,7 +61,7 @@ beat(struct heartbeat *hb)
 	int64_t w = cancelled ? 0 : lease_heartbeat_wait_s(&lc);
 	int64_t left = lease_fence_at(&lc) - mono_ms(), t_sent, pause = 0;
 	long timeout = (long)(w * 1000 + 10000);
-	struct rhttp_resp resp;
+	struct client_resp resp;
 	struct err err;
 	char path[128];
 	int rc;
@@ -72,20 +72,22 @@ beat(struct heartbeat *hb)
 		snprintf(path, sizeof(path), "%s/heartbeat?wait=%lld", rs->base_path, (long long)w);
 	else
 		snprintf(path, sizeof(path), "%s/heartbeat", rs->base_path);
-	struct rhttp_req req = {
-		.method = "POST", .path = path, .bearer = rs->token,
-		.lease_token = rs->lease_token, .timeout_ms = timeout,
-		.download_fd = -1, .abort = hb_abort, .abort_arg = hb,
+	const struct client_header hdrs[] = {
+		{ "X-Lease-Token", rs->lease_token }, { NULL, NULL },
 	};
-	rhttp_resp_init(&resp);
+	struct client_req req = {
+		.method = "POST", .path = path, .bearer = rs->token, .headers = hdrs,
+		.timeout_ms = timeout, .download_fd = -1, .abort = hb_abort, .abort_arg = hb,
+	};
+	client_resp_init(&resp);
 	t_sent = mono_ms();
-	rc = rhttp_do(hb->http, &req, &resp, &err);
-	if (rc == RHTTP_ABORTED || atomic_load(&hb->stop)) {
-		rhttp_resp_free(&resp);
+	rc = call_http(hb->http, &req, &resp, &err);
+	if (rc == CALL_ABORTED || atomic_load(&hb->stop)) {
+		client_resp_free(&resp);
 		return false;
 	}
-	if (rc == RHTTP_OK && resp.status == 200) {
-		int64_t rem = lease_remaining_ms(resp.lease_remaining, NULL, NULL);
+	if (rc == CALL_OK && resp.status == 200) {
+		int64_t rem = lease_remaining_ms(resp.lease_remaining_ms, NULL, NULL);
 
 		if (rem >= 0)
 			runstate_update(rs, t_sent, rem);
@@ -95,26 +97,26 @@ beat(struct heartbeat *hb)
 			pause = third_left(rs);
 		else if (mono_ms() - t_sent < w * 1000 - (w * 1000 / 2 < 1000 ? w * 1000 / 2 : 1000))
 			pause = third_left(rs);
-	} else if (rc == RHTTP_OK && call_is_stale(resp.status)) {
-		rhttp_resp_free(&resp);
+	} else if (rc == CALL_OK && call_is_stale(resp.status)) {
+		client_resp_free(&resp);
 		if (runstate_result_sent(rs))
 			return false;
-		rlog_warn("stale lease on heartbeat");
+		log_warn("stale lease on heartbeat", NULL);
 		runstate_mark_stale(rs);
 		return false;
 	} else {
 		char msg[600];
 
-		if (rc == RHTTP_OK)
-			rhttp_status_text(&resp, msg, sizeof(msg));
+		if (rc == CALL_OK)
+			call_status_text(&resp, msg, sizeof(msg));
 		else
 			snprintf(msg, sizeof(msg), "%.560s", err.msg);
-		rlog_error("heartbeat failed", RL_S("error", msg));
+		log_error("heartbeat failed", "error=%s", msg);
 		pause = third_left(rs);
 		if (pause > 1000)
 			pause = 1000;
 	}
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 	return pause <= 0 || call_sleep(pause, hb_abort, hb);
 }
 
@@ -129,7 +131,7 @@ hb_main(void *arg)
 }
 
 struct heartbeat *
-heartbeat_start(struct runstate *rs, struct rhttp *http)
+heartbeat_start(struct runstate *rs, struct client *http)
 {
 	struct heartbeat *hb = xcalloc(1, sizeof(*hb));
 
@@ -147,7 +149,7 @@ heartbeat_stop(struct heartbeat *hb)
 	if (hb == NULL)
 		return;
 	atomic_store(&hb->stop, true);
-	rhttp_interrupt(hb->http);
+	client_interrupt(hb->http);
 	pthread_join(hb->thread, NULL);
 	free(hb);
 }

@@ -7,14 +7,14 @@
 #ifndef MT_HEARTBEAT_H
 #define MT_HEARTBEAT_H
 
-#include "rhttp.h"
+#include "client.h"
 #include "runstate.h"
 
 struct heartbeat;
 
 /* Starts the thread for rs's run; it uses http (borrowed, kept alive
  * between runs so the connection is reused). */
-struct heartbeat *heartbeat_start(struct runstate *rs, struct rhttp *http);
+struct heartbeat *heartbeat_start(struct runstate *rs, struct client *http);
 
 /* Stops the thread (a request in flight is closed within about a second)
  * and frees it. NULL is a no-op. */

@@ -18,8 +18,8 @@
 #include "identity.h"
 #include "json.h"
 #include "lease.h"
-#include "rhttp.h"
-#include "rlog.h"
+#include "client.h"
+#include "log.h"
 #include "util.h"
 
 static int
@@ -129,9 +129,10 @@ identity_load(struct identity *id, const struct config *cfg)
 	if (name != NULL && env != NULL && tok != NULL && tok[0] != '\0' &&
 	    strcmp(name, cfg->name) == 0 && strcmp(env, cfg->environment) == 0) {
 		id->token = xstrdup(tok);
-		rlog_info("loaded saved token");
+		log_info("loaded saved token", NULL);
 	} else if (j != NULL) {
-		rlog_info("saved token belongs to another name or environment; registering again");
+		log_info("saved token belongs to another name or environment; registering again",
+		    NULL);
 	}
 	json_decref(j);
 }
@@ -151,7 +152,7 @@ save_identity(const struct identity *id, const struct config *cfg)
 	json_encode_str(&b, id->token, strlen(id->token));
 	buf_adds(&b, "}\n");
 	if (write_atomic(id->path, b.data, b.len, true) != 0) {
-		rlog_warn("failed to save token", RL_S("error", strerror(errno)));
+		log_warn("failed to save token", "error=%s", strerror(errno));
 	} else {
 		legacy = xasprintf("%s/runner_token", cfg->data_dir);
 		unlink(legacy);
@@ -182,42 +183,42 @@ stop_requested(void *arg)
 
 /* One registration attempt: 1 done, 0 retry, -1 fatal. */
 static int
-register_once(struct identity *id, const struct config *cfg, struct rhttp *h,
+register_once(struct identity *id, const struct config *cfg, struct client *h,
     const char *body, atomic_int *stop, struct err *err)
 {
-	struct rhttp_req req = {
+	struct client_req req = {
 		.method = "POST", .path = "/api/v1/runners/register",
 		.bearer = cfg->reg_token, .body = body, .body_len = strlen(body),
 		.timeout_ms = 30000, .download_fd = -1, .abort = stop_requested,
 		.abort_arg = stop,
 	};
-	struct rhttp_resp resp;
+	struct client_resp resp;
 	char msg[1100];
 	json_t *j;
 	int rc = 0;
 
-	rhttp_resp_init(&resp);
-	if (rhttp_do(h, &req, &resp, err) != RHTTP_OK) {
-		rlog_error("register failed", RL_S("error", err->msg));
+	client_resp_init(&resp);
+	if (call_http(h, &req, &resp, err) != CALL_OK) {
+		log_error("register failed", "error=%s", err->msg);
 	} else if (resp.status == 200 || resp.status == 201) {
 		j = json_loadb(buf_str(&resp.body), resp.body.len, 0, NULL);
 		if (json_string_value(json_object_get(j, "token")) != NULL) {
 			id->token = xstrdup(json_string_value(json_object_get(j, "token")));
 			save_identity(id, cfg);
-			rlog_info("registered successfully");
+			log_info("registered successfully", NULL);
 			rc = 1;
 		} else {
 			rc = err_set(err, ERR_IO, "register: invalid response");
 		}
 		json_decref(j);
 	} else if (resp.status >= 500 || resp.status == 429) {
-		rhttp_status_text(&resp, msg, sizeof(msg));
-		rlog_error("register failed", RL_S("error", msg));
+		call_status_text(&resp, msg, sizeof(msg));
+		log_error("register failed", "error=%s", msg);
 	} else {
-		rhttp_status_text(&resp, msg, sizeof(msg));
+		call_status_text(&resp, msg, sizeof(msg));
 		rc = err_set(err, ERR_IO, "register: register failed: %s", msg);
 	}
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 	return rc;
 }
 
@@ -225,14 +226,14 @@ int
 identity_register(struct identity *id, const struct config *cfg,
     atomic_int *stop, struct err *err)
 {
-	struct rhttp *h;
+	struct client *h;
 	char *body;
 	int rc;
 
 	if (cfg->reg_token == NULL)
 		return err_set(err, ERR_IO,
 		    "no saved token and MINITOWER_RUNNER_REGISTRATION_TOKEN not set");
-	h = rhttp_new(cfg->server_url);
+	h = client_new(cfg->server_url);
 	body = register_body(cfg);
 	for (;;) {
 		rc = register_once(id, cfg, h, body, stop, err);
@@ -245,7 +246,7 @@ identity_register(struct identity *id, const struct config *cfg,
 		call_sleep(lease_poll_pause_ms(cfg->poll_interval_ms, lease_rand()),
 		    stop_requested, stop);
 	}
-	rhttp_free(h);
+	client_free(h);
 	free(body);
 	return rc == 1 ? 0 : -1;
 }
@@ -314,20 +315,19 @@ release_left_run(const struct identity *id, const struct config *cfg,
     int64_t run_id, const char *lease_token)
 {
 	struct runstate rs;
-	struct rhttp *h = rhttp_new(cfg->server_url);
-	struct rhttp_resp resp;
+	struct client *h = client_new(cfg->server_url);
+	struct client_resp resp;
 	struct err err;
 	struct call c = {
 		.method = "POST", .suffix = "/release", .stop_at = mono_ms() + 30000,
-		.download_fd = -1,
 	};
 
 	runstate_init(&rs, run_id, cfg->server_url, id->token, lease_token, -1, NULL);
-	rhttp_resp_init(&resp);
+	client_resp_init(&resp);
 	(void)call_do(h, &rs, &c, &resp, &err);	/* a stale answer is ignored */
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 	runstate_destroy(&rs);
-	rhttp_free(h);
+	client_free(h);
 }
 
 void
@@ -355,7 +355,7 @@ identity_recover(const struct identity *id, const struct config *cfg)
 	}
 	if (run_id > 0 && lease != NULL) {
 		release_left_run(id, cfg, run_id, lease);
-		rlog_warn("released run left by a previous process", RL_I("run_id", run_id));
+		log_warn("released run left by a previous process", "run_id=%d", (int64_t)run_id);
 	}
 	json_decref(j);
 	identity_job_clear(id);

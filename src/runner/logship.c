@@ -13,8 +13,8 @@
 #include "call.h"
 #include "json.h"
 #include "logship.h"
-#include "rhttp.h"
-#include "rlog.h"
+#include "client.h"
+#include "log.h"
 #include "util.h"
 
 #define RING_CAP	(LOGSHIP_QUEUE_MAX + 200)	/* slack for runner lines */
@@ -40,7 +40,7 @@ struct logship {
 	bool		 dead;		/* stale: discard everything */
 	pthread_t	 thread;
 	struct runstate	*rs;
-	struct rhttp	*http;
+	struct client	*http;
 };
 
 static void
@@ -167,36 +167,36 @@ ship_abort(void *arg)
 static void
 send_batch(struct logship *ls, struct entry *batch, size_t n, int64_t stop_at)
 {
-	struct rhttp_resp resp;
+	struct client_resp resp;
 	struct err err;
 	struct call c = {
 		.method = "POST", .suffix = "/logs", .stop_at = stop_at,
-		.download_fd = -1, .abort = ship_abort, .abort_arg = ls,
+		.abort = ship_abort, .abort_arg = ls,
 	};
 	char msg[600];
 	int rc;
 
 	c.body = encode_batch(batch, n);
-	rhttp_resp_init(&resp);
+	client_resp_init(&resp);
 	err_clear(&err);
 	rc = call_do(ls->http, ls->rs, &c, &resp, &err);
-	if (rc == RHTTP_OK && resp.status >= 200 && resp.status < 300) {
+	if (rc == CALL_OK && resp.status >= 200 && resp.status < 300) {
 		/* delivered */
-	} else if (rc == RHTTP_OK && call_is_stale(resp.status)) {
-		rlog_warn("stale lease on log flush");
+	} else if (rc == CALL_OK && call_is_stale(resp.status)) {
+		log_warn("stale lease on log flush", NULL);
 		pthread_mutex_lock(&ls->mu);
 		ls->dead = true;
 		pthread_mutex_unlock(&ls->mu);
 		runstate_mark_stale(ls->rs);
 	} else {
-		if (rc == RHTTP_OK)
-			rhttp_status_text(&resp, msg, sizeof(msg));
+		if (rc == CALL_OK)
+			call_status_text(&resp, msg, sizeof(msg));
 		else
 			snprintf(msg, sizeof(msg), "%.560s", err.msg);
-		rlog_warn("log flush failed", RL_S("error", msg));
+		log_warn("log flush failed", "error=%s", msg);
 	}
 	free((char *)(uintptr_t)c.body);
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 }
 
 /* Should a batch go out now? Called with the lock held. */
@@ -272,7 +272,7 @@ ship_main(void *arg)
 }
 
 struct logship *
-logship_start(struct runstate *rs, struct rhttp *http)
+logship_start(struct runstate *rs, struct client *http)
 {
 	struct logship *ls = xcalloc(1, sizeof(*ls));
 
@@ -302,7 +302,7 @@ logship_finish(struct logship *ls, int64_t deadline_ms)
 		int64_t wake = now_ms() + 50;
 
 		if (mono_ms() >= deadline_ms) {
-			rhttp_interrupt(ls->http);	/* the budget is spent */
+			client_interrupt(ls->http);	/* the budget is spent */
 			break;
 		}
 		ts.tv_sec = wake / 1000;

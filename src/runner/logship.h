@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rhttp.h"
+#include "client.h"
 #include "runstate.h"
 
 #define LOGSHIP_QUEUE_MAX	1000
@@ -25,7 +25,7 @@ struct logship;
 
 /* Creates the queue and starts the shipper thread for rs's run; it posts
  * with http (borrowed, kept alive between runs). */
-struct logship *logship_start(struct runstate *rs, struct rhttp *http);
+struct logship *logship_start(struct runstate *rs, struct client *http);
 
 /* Queues one job line (len <= 8192, valid UTF-8, no NUL) read at ts_ms
  * (wall clock). The caller made sure logship_room() > 0. */

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "call.h"
-#include "rlog.h"
+#include "crypto.h"
+#include "log.h"
 #include "run.h"
 #include "util.h"
 
@@ -42,13 +43,13 @@ signal_main(void *arg)
 		lvl = atomic_fetch_add(&ag->drain, 1) + 1;
 		if (lvl == 1) {
 			atomic_store(&ag->drain_started, mono_ms());
-			rlog_info("draining", RL_I("timeout", ag->cfg.drain_timeout_ms * 1000000));
+			log_info("draining", "timeout=%d", (int64_t)(ag->cfg.drain_timeout_ms * 1000000));
 		}
 		pgid = atomic_load(&ag->job_pgid);
 		if (lvl >= 3 && pgid > 1)
 			kill(-pgid, SIGKILL);
 		if (lvl == 2)	/* close a waiting lease request */
-			rhttp_interrupt(ag->http);
+			client_interrupt(ag->http);
 		if (write(ag->wake_fd, &one, sizeof(one)) < 0)
 			(void)one;
 	}
@@ -77,7 +78,7 @@ pause_poll(struct agent *ag)
 static void
 fatal_runner(struct agent *ag, const char *msg)
 {
-	rlog_error("runner error", RL_S("error", msg));
+	log_error("runner error", "error=%s", msg);
 	(void)ag;
 	exit(1);
 }
@@ -93,7 +94,7 @@ ensure_registered(struct agent *ag)
 	err_clear(&err);
 	if (identity_register(&ag->id, &ag->cfg, &ag->drain, &err) != 0) {
 		if (atomic_load(&ag->drain) >= 1) {
-			rlog_info("shutting down");
+			log_info("shutting down", NULL);
 			exit(0);
 		}
 		fatal_runner(ag, err.msg);
@@ -102,11 +103,11 @@ ensure_registered(struct agent *ag)
 
 /* A 200 to a lease request. */
 static void
-leased(struct agent *ag, struct rhttp_resp *resp, int64_t t_sent)
+leased(struct agent *ag, struct client_resp *resp, int64_t t_sent)
 {
 	struct lease_info li;
 	struct err err;
-	int64_t rem = lease_remaining_ms(resp->lease_remaining, NULL, NULL);
+	int64_t rem = lease_remaining_ms(resp->lease_remaining_ms, NULL, NULL);
 
 	err_clear(&err);
 	if (lease_info_parse(&li, buf_str(&resp->body), resp->body.len, &err) == 0 &&
@@ -123,7 +124,7 @@ leased(struct agent *ag, struct rhttp_resp *resp, int64_t t_sent)
 		struct runstate rs;
 
 		if (err.code != ERR_NONE)
-			rlog_error("invalid lease response", RL_S("error", err.msg));
+			log_error("invalid lease response", "error=%s", err.msg);
 		if (li.run_id > 0 && li.lease_token != NULL) {
 			runstate_init(&rs, li.run_id, ag->cfg.server_url, ag->id.token,
 			    li.lease_token, ag->wake_fd, &ag->drain);
@@ -134,8 +135,8 @@ leased(struct agent *ag, struct rhttp_resp *resp, int64_t t_sent)
 		lease_info_free(&li);
 		return;
 	}
-	rlog_info("leased run", RL_I("run_id", li.run_id), RL_S("app", li.app_slug),
-	    RL_I("attempt", li.attempt_no));
+	log_info("leased run", "run_id=%d app=%s attempt=%d", (int64_t)li.run_id,
+	    li.app_slug, (int64_t)li.attempt_no);
 	run_execute(ag, &li, t_sent, rem);
 	lease_info_free(&li);
 }
@@ -146,7 +147,7 @@ lease_once(struct agent *ag, bool *warned_409)
 {
 	char path[64], msg[1100];
 	int64_t w = ag->cfg.lease_wait_s, t_sent;
-	struct rhttp_resp resp;
+	struct client_resp resp;
 	struct err err;
 	int rc;
 
@@ -154,19 +155,19 @@ lease_once(struct agent *ag, bool *warned_409)
 		snprintf(path, sizeof(path), "/api/v1/runs/lease?wait=%lld", (long long)w);
 	else
 		snprintf(path, sizeof(path), "/api/v1/runs/lease");
-	struct rhttp_req req = {
+	struct client_req req = {
 		.method = "POST", .path = path, .bearer = ag->id.token,
 		.timeout_ms = (long)(w * 1000 + 10000), .download_fd = -1,
 		.abort = hurry, .abort_arg = ag,
 	};
-	rhttp_resp_init(&resp);
+	client_resp_init(&resp);
 	err_clear(&err);
 	t_sent = mono_ms();
-	rc = rhttp_do(ag->http, &req, &resp, &err);
-	if (rc == RHTTP_ABORTED) {
+	rc = call_http(ag->http, &req, &resp, &err);
+	if (rc == CALL_ABORTED) {
 		/* a second signal closed the waiting request */
-	} else if (rc != RHTTP_OK) {
-		rlog_error("poll error", RL_S("error", err.msg));
+	} else if (rc != CALL_OK) {
+		log_error("poll error", "error=%s", err.msg);
 		pause_poll(ag);
 	} else if (resp.status == 200) {
 		*warned_409 = false;
@@ -181,16 +182,16 @@ lease_once(struct agent *ag, bool *warned_409)
 		ensure_registered(ag);
 	} else if (resp.status == 409) {
 		if (!*warned_409)
-			rlog_warn("runner already has an active lease");
+			log_warn("runner already has an active lease", NULL);
 		*warned_409 = true;
 		pause_poll(ag);
 	} else {
-		rhttp_status_text(&resp, msg + 14, sizeof(msg) - 14);
+		call_status_text(&resp, msg + 14, sizeof(msg) - 14);
 		memcpy(msg, "lease failed: ", 14);
-		rlog_error("poll error", RL_S("error", msg));
+		log_error("poll error", "error=%s", msg);
 		pause_poll(ag);
 	}
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 }
 
 /* Overwrites the registration token's bytes in our environment block. */
@@ -213,11 +214,11 @@ startup(struct agent *ag)
 	if (identity_prepare_dir(&ag->cfg, &err) != 0)
 		fatal_runner(ag, err.msg);
 	if (venv_resolve(&ag->py, &ag->cfg, errbuf, sizeof(errbuf)) != 0)
-		rlog_warn("python interpreter unavailable", RL_S("error", errbuf));
+		log_warn("python interpreter unavailable", "error=%s", errbuf);
 	identity_load(&ag->id, &ag->cfg);
 	ensure_registered(ag);
 	identity_recover(&ag->id, &ag->cfg);
-	rlog_info("runner started", RL_S("name", ag->cfg.name));
+	log_info("runner started", "name=%s", ag->cfg.name);
 }
 
 int
@@ -234,15 +235,17 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	err_clear(&err);
 	if (config_load(&ag.cfg, env_get, geteuid(), &err) != 0) {
-		rlog_error("config error", RL_S("error", err.msg));
+		log_error("config error", "error=%s", err.msg);
 		config_free(&ag.cfg);
 		return 1;
 	}
 	scrub_env();
 	if (strcmp(ag.cfg.environment, "default") != 0)
-		rlog_warn("runs are only created in the default environment",
-		    RL_S("environment", ag.cfg.environment));
-	rhttp_global_init();
+		log_warn("runs are only created in the default environment",
+		    "environment=%s", ag.cfg.environment);
+	client_global_init();
+	if (crypto_init() != 0)
+		fatal_runner(&ag, "libsodium initialisation failed");
 	ag.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (ag.wake_fd == -1)
 		fatal_runner(&ag, "eventfd failed");
@@ -250,19 +253,19 @@ main(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	ag.http = rhttp_new(ag.cfg.server_url);
-	ag.hb_http = rhttp_new(ag.cfg.server_url);
-	ag.ship_http = rhttp_new(ag.cfg.server_url);
+	ag.http = client_new(ag.cfg.server_url);
+	ag.hb_http = client_new(ag.cfg.server_url);
+	ag.ship_http = client_new(ag.cfg.server_url);
 	if (pthread_create(&sig_thread, NULL, signal_main, &ag) != 0)
 		fatal_runner(&ag, "cannot start the signal thread");
 	pthread_detach(sig_thread);
 	startup(&ag);
 	while (atomic_load(&ag.drain) == 0)
 		lease_once(&ag, &warned_409);
-	rlog_info("shutting down");
-	rhttp_free(ag.http);
-	rhttp_free(ag.hb_http);
-	rhttp_free(ag.ship_http);
+	log_info("shutting down", NULL);
+	client_free(ag.http);
+	client_free(ag.hb_http);
+	client_free(ag.ship_http);
 	identity_free(&ag.id);
 	venv_pyinfo_free(&ag.py);
 	config_free(&ag.cfg);

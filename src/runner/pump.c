@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rlog.h"
+#include "log.h"
 #include "run.h"
 #include "util.h"
 
@@ -24,7 +24,7 @@ void
 run_log_terminating(bool *logged, const char *reason)
 {
 	if (!*logged)
-		rlog_warn("terminating run", RL_S("reason", reason));
+		log_warn("terminating run", "reason=%s", reason);
 	*logged = true;
 }
 

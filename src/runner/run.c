@@ -20,7 +20,7 @@
 #include "heartbeat.h"
 #include "jobenv.h"
 #include "json.h"
-#include "rlog.h"
+#include "log.h"
 #include "run.h"
 #include "util.h"
 
@@ -86,33 +86,33 @@ result_body(const char *status, int exit_code, const char *msg)
 static long
 post_result(struct run *r, const char *body, int64_t stop_at)
 {
-	struct rhttp_resp resp;
+	struct client_resp resp;
 	struct err err;
 	struct call c = {
 		.method = "POST", .suffix = "/result", .body = body,
-		.stop_at = stop_at, .download_fd = -1,
+		.stop_at = stop_at,
 	};
 	char msg[1100];
 	long status = 0;
 	int rc;
 
-	rhttp_resp_init(&resp);
+	client_resp_init(&resp);
 	err_clear(&err);
 	rc = call_do(r->ag->http, &r->rs, &c, &resp, &err);
-	if (rc == RHTTP_OK && (resp.status < 500 && resp.status != 429)) {
+	if (rc == CALL_OK && (resp.status < 500 && resp.status != 429)) {
 		status = resp.status;
 		if (status >= 400 && !call_is_stale(status)) {
-			rhttp_status_text(&resp, msg, sizeof(msg));
-			rlog_error("result submit failed", RL_S("error", msg));
+			call_status_text(&resp, msg, sizeof(msg));
+			log_error("result submit failed", "error=%s", msg);
 		}
 	} else {
-		if (rc == RHTTP_OK)
-			rhttp_status_text(&resp, msg, sizeof(msg));
+		if (rc == CALL_OK)
+			call_status_text(&resp, msg, sizeof(msg));
 		else
 			snprintf(msg, sizeof(msg), "%.1000s", err.msg);
-		rlog_error("result submit failed", RL_S("error", msg));
+		log_error("result submit failed", "error=%s", msg);
 	}
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 	return status;
 }
 
@@ -130,46 +130,45 @@ submit_result(struct run *r)
 	st = post_result(r, body, stop_at);
 	free(body);
 	if (st == 409 && strcmp(r->status, "cancelled") != 0) {
-		rlog_info("run cancelled");
+		log_info("run cancelled", NULL);
 		body = result_body("cancelled", NO_EXIT_CODE, NULL);
 		st = post_result(r, body, stop_at);
 		free(body);
 		if (st == 409)
-			rlog_warn("stale lease on result submit");
+			log_warn("stale lease on result submit", NULL);
 	}
 	if (st == 410 || st == 401)
-		rlog_warn("stale lease on result submit");
+		log_warn("stale lease on result submit", NULL);
 }
 
 int
 run_release(struct agent *ag, struct runstate *rs)
 {
-	struct rhttp_resp resp;
+	struct client_resp resp;
 	struct err err;
 	struct call c = {
 		.method = "POST", .suffix = "/release", .stop_at = runstate_fence_at(rs),
-		.download_fd = -1,
 	};
 	char msg[1100];
 	int rc, ret = -1;
 
 	runstate_set_result_sent(rs);
-	rhttp_resp_init(&resp);
+	client_resp_init(&resp);
 	err_clear(&err);
 	rc = call_do(ag->http, rs, &c, &resp, &err);
-	if (rc == RHTTP_OK && resp.status >= 200 && resp.status < 300) {
-		rlog_info("run released");
+	if (rc == CALL_OK && resp.status >= 200 && resp.status < 300) {
+		log_info("run released", NULL);
 		ret = 0;
-	} else if (rc == RHTTP_OK && call_is_stale(resp.status)) {
+	} else if (rc == CALL_OK && call_is_stale(resp.status)) {
 		ret = 0;	/* a stale answer is ignored */
 	} else {
-		if (rc == RHTTP_OK)
-			rhttp_status_text(&resp, msg, sizeof(msg));
+		if (rc == CALL_OK)
+			call_status_text(&resp, msg, sizeof(msg));
 		else
 			snprintf(msg, sizeof(msg), "%.1000s", err.msg);
-		rlog_error("release failed", RL_S("error", msg));
+		log_error("release failed", "error=%s", msg);
 	}
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 	return ret;
 }
 
@@ -187,7 +186,7 @@ finish(struct run *r)
 	logship_finish(r->ls, now + budget);
 	r->ls = NULL;
 	if (runstate_is_stale(&r->rs) && r->out != OUT_NONE) {
-		rlog_warn("stale lease, skipping result");
+		log_warn("stale lease, skipping result", NULL);
 		r->out = OUT_NONE;
 	}
 	if (r->out == OUT_RESULT)
@@ -236,19 +235,19 @@ prep_aborted(struct run *r)
 	pthread_mutex_unlock(&r->rs.mu);
 	if (runstate_is_stale(&r->rs)) {
 		run_log_terminating(&r->logged_term, fenced ? "lease expired" : "stale lease");
-		rlog_warn("stale lease during workspace preparation");
+		log_warn("stale lease during workspace preparation", NULL);
 		r->out = OUT_NONE;
 	} else if (runstate_is_cancelled(&r->rs)) {
 		run_log_terminating(&r->logged_term, "cancel requested");
 		set_result(r, "cancelled", NO_EXIT_CODE, NULL);
-		rlog_info("run cancelled");
+		log_info("run cancelled", NULL);
 	} else if (atomic_load(&r->ag->drain) >= 1) {
 		run_log_terminating(&r->logged_term, "shutting down");
 		r->out = OUT_RELEASE;
 	} else {
 		run_log_terminating(&r->logged_term, "setup timeout");
 		logship_runner_line(r->ls, "setup timeout");
-		rlog_error("setup timeout");
+		log_error("setup timeout", NULL);
 		set_result(r, "failed", NO_EXIT_CODE, "setup timeout");
 	}
 }
@@ -270,7 +269,7 @@ prepare_artifact(struct run *r)
 		return -1;
 	}
 	if (rc != WS_OK) {
-		rlog_error("artifact download failed", RL_S("error", err.msg));
+		log_error("artifact download failed", "error=%s", err.msg);
 		logship_runner_line(r->ls, "artifact download failed: %s", err.msg);
 		set_result(r, "failed", NO_EXIT_CODE, "failed to download artifact: %s", err.msg);
 		return -1;
@@ -281,13 +280,13 @@ prepare_artifact(struct run *r)
 		return -1;
 	}
 	if (rc != WS_OK) {
-		rlog_error("unpack failed", RL_S("error", err.msg));
+		log_error("unpack failed", "error=%s", err.msg);
 		logship_runner_line(r->ls, "artifact unpack failed: %s", err.msg);
 		set_result(r, "failed", NO_EXIT_CODE, "failed to unpack artifact: %s", err.msg);
 		return -1;
 	}
 	logship_runner_line(r->ls, "artifact unpacked (sha256: %s)", r->w.sha256);
-	rlog_info("artifact unpacked", RL_S("sha256", r->w.sha256));
+	log_info("artifact unpacked", "sha256=%s", r->w.sha256);
 	return 0;
 }
 
@@ -321,13 +320,13 @@ prepare_python(struct run *r)
 		return -1;
 	}
 	if (rc != 0 && stage == VENV_STAGE_INSTALL) {
-		rlog_error("requirements install failed", RL_S("error", errbuf));
+		log_error("requirements install failed", "error=%s", errbuf);
 		logship_runner_line(r->ls, "dependency installation failed: %s", errbuf);
 		set_result(r, "failed", NO_EXIT_CODE, "failed to install requirements: %s", errbuf);
 		return -1;
 	}
 	if (rc != 0) {
-		rlog_error("venv creation failed", RL_S("error", errbuf));
+		log_error("venv creation failed", "error=%s", errbuf);
 		logship_runner_line(r->ls, "virtual environment creation failed: %s", errbuf);
 		set_result(r, "failed", NO_EXIT_CODE, "failed to create venv: %s", errbuf);
 		return -1;
@@ -350,7 +349,7 @@ prepare(struct run *r)
 	}
 	err_clear(&err);
 	if (workspace_create(&r->w, &r->ag->cfg, r->li->run_id, r->li->input, &err) != 0) {
-		rlog_error("workspace creation failed", RL_S("error", err.msg));
+		log_error("workspace creation failed", "error=%s", err.msg);
 		logship_runner_line(r->ls, "failed to create workspace");
 		set_result(r, "failed", NO_EXIT_CODE, "failed to create workspace");
 		return -1;
@@ -369,14 +368,14 @@ env_skip(void *arg, const char *key, const char *reason)
 	struct run *r = arg;
 
 	logship_runner_line(r->ls, "skipping input key \"%s\": %s", key, reason);
-	rlog_warn("skipping input key for env var export", RL_S("key", key));
+	log_warn("skipping input key for env var export", "key=%s", key);
 }
 
 static void
 env_ignore(void *arg, const char *path)
 {
 	(void)arg;
-	rlog_warn("ignoring import path", RL_S("path", path));
+	log_warn("ignoring import path", "path=%s", path);
 }
 
 static void
@@ -428,27 +427,27 @@ job_outcome(struct run *r, struct job *j)
 	char desc[128];
 
 	if (runstate_is_stale(&r->rs)) {
-		rlog_warn("stale lease, skipping result");
+		log_warn("stale lease, skipping result", NULL);
 		r->out = OUT_NONE;
 	} else if (j->drained && j->termed) {
 		r->out = OUT_RELEASE;
 	} else if (runstate_is_cancelled(&r->rs)) {
 		set_result(r, "cancelled", NO_EXIT_CODE, NULL);
-		rlog_info("run cancelled");
+		log_info("run cancelled", NULL);
 	} else if (j->timed_out) {
 		logship_runner_line(r->ls, "run failed: timeout exceeded");
 		set_result(r, "failed", NO_EXIT_CODE, "timeout");
-		rlog_info("run timed out");
+		log_info("run timed out", NULL);
 	} else if (WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0) {
 		set_result(r, "completed", 0, NULL);
-		rlog_info("run completed", RL_I("exit_code", 0));
+		log_info("run completed", "exit_code=%d", (int64_t)0);
 	} else {
 		int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
 
 		spawn_describe_status(j->status, desc, sizeof(desc));
 		logship_runner_line(r->ls, "run failed: process exited with code %d", code);
 		set_result(r, "failed", code, "%s", desc);
-		rlog_info("run failed", RL_I("exit_code", code));
+		log_info("run failed", "exit_code=%d", (int64_t)code);
 	}
 }
 
@@ -492,7 +491,7 @@ launch(struct run *r)
 	memset(&j, 0, sizeof(j));
 	err_clear(&err);
 	if (spawn_start(&so, &j.p, &err) != 0) {
-		rlog_error("process start failed", RL_S("error", err.msg));
+		log_error("process start failed", "error=%s", err.msg);
 		set_result(r, "failed", NO_EXIT_CODE, "failed to start process");
 		goto out;
 	}
@@ -525,37 +524,36 @@ out:
 static int
 start(struct run *r)
 {
-	struct rhttp_resp resp;
+	struct client_resp resp;
 	struct err err;
 	struct call c = {
 		.method = "POST", .suffix = "/start", .stop_at = runstate_fence_at(&r->rs),
-		.download_fd = -1,
 	};
 	char msg[1100];
 	json_t *body;
 	int rc, ret = -1;
 
-	rhttp_resp_init(&resp);
+	client_resp_init(&resp);
 	err_clear(&err);
 	rc = call_do(r->ag->http, &r->rs, &c, &resp, &err);
-	if (rc == RHTTP_OK && call_is_stale(resp.status)) {
-		rlog_warn("stale lease on start");
-	} else if (rc != RHTTP_OK || resp.status < 200 || resp.status > 299) {
-		if (rc == RHTTP_OK)
-			rhttp_status_text(&resp, msg, sizeof(msg));
+	if (rc == CALL_OK && call_is_stale(resp.status)) {
+		log_warn("stale lease on start", NULL);
+	} else if (rc != CALL_OK || resp.status < 200 || resp.status > 299) {
+		if (rc == CALL_OK)
+			call_status_text(&resp, msg, sizeof(msg));
 		else
 			snprintf(msg, sizeof(msg), "%.1000s", err.msg);
-		rlog_error("start failed", RL_S("error", msg));
+		log_error("start failed", "error=%s", msg);
 		run_release(r->ag, &r->rs);
 	} else {
-		int64_t rem = lease_remaining_ms(resp.lease_remaining, NULL, NULL);
+		int64_t rem = lease_remaining_ms(resp.lease_remaining_ms, NULL, NULL);
 
 		if (rem >= 0)
 			runstate_update(&r->rs, c.t_sent, rem);
 		body = json_loadb(buf_str(&resp.body), resp.body.len,
 		    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
 		if (json_is_true(json_object_get(body, "cancel_requested"))) {
-			rlog_info("run cancelled before start");
+			log_info("run cancelled before start", NULL);
 			set_result(r, "cancelled", NO_EXIT_CODE, NULL);
 			submit_result(r);
 		} else {
@@ -563,7 +561,7 @@ start(struct run *r)
 		}
 		json_decref(body);
 	}
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 	return ret;
 }
 
@@ -589,9 +587,9 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	r.hb = heartbeat_start(&r.rs, ag->hb_http);
 	if (prepare(&r) == 0) {
 		if (runstate_is_stale(&r.rs)) {
-			rlog_warn("stale lease before process start");
+			log_warn("stale lease before process start", NULL);
 		} else if (runstate_is_cancelled(&r.rs)) {
-			rlog_info("run cancelled before process start");
+			log_info("run cancelled before process start", NULL);
 			set_result(&r, "cancelled", NO_EXIT_CODE, NULL);
 		} else if (atomic_load(&ag->drain) >= 1) {
 			r.out = OUT_RELEASE;

@@ -17,7 +17,7 @@
 #include "identity.h"
 #include "linesplit.h"
 #include "logship.h"
-#include "rhttp.h"
+#include "client.h"
 #include "runstate.h"
 #include "spawn.h"
 #include "venv.h"
@@ -28,9 +28,9 @@ struct agent {
 	struct config	 cfg;
 	struct pyinfo	 py;
 	struct identity	 id;
-	struct rhttp	*http;		/* the main thread's handle */
-	struct rhttp	*hb_http;	/* the heartbeat thread's */
-	struct rhttp	*ship_http;	/* the log shipper's */
+	struct client	*http;		/* the main thread's handle */
+	struct client	*hb_http;	/* the heartbeat thread's */
+	struct client	*ship_http;	/* the log shipper's */
 	int		 wake_fd;	/* eventfd: wakes the main loop */
 	atomic_int	 drain;		/* signals received: 0, 1, 2, 3+ */
 	_Atomic int64_t	 drain_started;	/* monotonic ms of the first signal */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rlog.h"
+#include "log.h"
 #include "runstate.h"
 #include "util.h"
 
@@ -144,7 +144,7 @@ runstate_check_fence(struct runstate *rs)
 	fenced = rs->fenced;
 	pthread_mutex_unlock(&rs->mu);
 	if (fire) {
-		rlog_warn("lease expired, self-fencing");
+		log_warn("lease expired, self-fencing", NULL);
 		runstate_wake(rs);
 	}
 	return fenced;

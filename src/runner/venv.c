@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "call.h"
-#include "rlog.h"
+#include "log.h"
 #include "tree.h"
 #include "util.h"
 #include "venv.h"
@@ -361,7 +361,7 @@ cache_lookup(struct venv_run *vr, const char *key, bool have_req,
 		if (marker_exists(dir)) {
 			snprintf(msg, sizeof(msg), "using cached virtual environment (key %.12s)", key);
 			vr->line(vr->abort_arg, msg);
-			rlog_info("venv cache hit", RL_S("key", key));
+			log_info("venv cache hit", "key=%s", key);
 			break;
 		}
 		flock(fd, LOCK_UN);
@@ -373,7 +373,7 @@ cache_lookup(struct venv_run *vr, const char *key, bool have_req,
 		}
 		snprintf(msg, sizeof(msg), "creating virtual environment (key %.12s)", key);
 		vr->line(vr->abort_arg, msg);
-		rlog_info("venv cache miss", RL_S("key", key));
+		log_info("venv cache miss", "key=%s", key);
 		rc = build_cached(vr, dir, have_req, stage, errbuf, errsz);
 		flock(fd, LOCK_UN);
 		if (rc != 0)
@@ -426,7 +426,7 @@ venv_prepare(struct venv_run *vr, enum venv_stage *stage, char *errbuf, size_t e
 	}
 	free(req);
 	if (vr->cfg->venv_cache)
-		rlog_info("venv cache bypassed");
+		log_info("venv cache bypassed", NULL);
 	vr->line(vr->abort_arg, "creating virtual environment at: .venv");
 	dir = xasprintf("%s/.venv", vr->run_dir);
 	rc = build(vr, dir, have > 0, false, stage, errbuf, errsz);
@@ -507,7 +507,7 @@ evict_one(const char *venvs, const char *key)
 
 	if (fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		if (tree_remove(dir) == 0) {
-			rlog_info("venv cache evicted", RL_S("key", key));
+			log_info("venv cache evicted", "key=%s", key);
 			gone = true;
 		}
 		flock(fd, LOCK_UN);

@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #include "archive.h"
 #include "call.h"
 #include "jobenv.h"
-#include "rlog.h"
+#include "log.h"
 #include "spawn.h"
 #include "tree.h"
 #include "util.h"
@@ -88,15 +89,16 @@ out:
 	return rc;
 }
 
-/* Parses X-Import-Paths (a JSON array of strings). */
+/* Parses X-Import-Paths (a JSON array of strings); absent or empty means
+ * none. */
 static void
-parse_import_paths(struct workspace *w, const struct rhttp_resp *r)
+parse_import_paths(struct workspace *w, const struct client_resp *r)
 {
 	json_error_t je;
 	json_t *j;
 	size_t i;
 
-	if (!r->import_paths_seen || r->import_paths[0] == '\0')
+	if (r->import_paths[0] == '\0')
 		return;
 	j = json_loads(r->import_paths, JSON_DECODE_ANY, &je);
 	if (j != NULL && json_is_array(j)) {
@@ -111,48 +113,93 @@ parse_import_paths(struct workspace *w, const struct rhttp_resp *r)
 			return;
 		}
 	}
-	rlog_warn("invalid X-Import-Paths header",
-	    RL_S("error", j == NULL ? je.text : "not an array of strings"));
+	log_warn("invalid X-Import-Paths header", "error=%s",
+	    j == NULL ? je.text : "not an array of strings");
 	json_decref(j);
 }
 
+/* The artifact file being written and its running SHA-256. */
+struct download {
+	int				 fd;
+	crypto_hash_sha256_state	 sha;
+	bool				 failed;
+};
+
+/* call.sink_reset: every try starts again from byte 0. */
+static void
+download_reset(void *arg)
+{
+	struct download *d = arg;
+
+	crypto_hash_sha256_init(&d->sha);
+	d->failed = lseek(d->fd, 0, SEEK_SET) != 0 || ftruncate(d->fd, 0) != 0;
+}
+
+/* call.sink: hashes and writes one piece; non-zero stops the transfer. */
+static int
+download_sink(void *arg, const char *p, size_t n)
+{
+	struct download *d = arg;
+	size_t off = 0;
+
+	if (d->failed)
+		return 1;
+	crypto_hash_sha256_update(&d->sha, (const unsigned char *)p, n);
+	while (off < n) {
+		ssize_t w = write(d->fd, p + off, n - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			d->failed = true;
+			return 1;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
 int
-workspace_download(struct workspace *w, struct rhttp *h, struct runstate *rs,
+workspace_download(struct workspace *w, struct client *h, struct runstate *rs,
     bool (*abort)(void *), void *abort_arg, struct err *err)
 {
-	int fd = open(w->artifact, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	struct rhttp_resp resp;
+	struct download d = { .fd = open(w->artifact, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) };
+	struct client_resp resp;
 	struct call c = {
 		.method = "GET", .suffix = "/artifact", .stop_at = runstate_fence_at(rs),
-		.download_fd = fd, .artifact = true, .abort = abort, .abort_arg = abort_arg,
+		.sink = download_sink, .sink_reset = download_reset, .sink_arg = &d,
+		.artifact = true, .abort = abort, .abort_arg = abort_arg,
 	};
-	char msg[1100];
+	unsigned char dig[crypto_hash_sha256_BYTES];
+	char msg[1100], hex[65];
 	int rc;
 
-	if (fd == -1)
+	if (d.fd == -1)
 		return err_set(err, ERR_IO, "%s: %s", w->artifact, strerror(errno)), WS_FAILED;
-	rhttp_resp_init(&resp);
+	crypto_hash_sha256_init(&d.sha);
+	client_resp_init(&resp);
 	rc = call_do(h, rs, &c, &resp, err);
-	close(fd);
-	if (rc == RHTTP_ABORTED) {
+	close(d.fd);
+	crypto_hash_sha256_final(&d.sha, dig);
+	hex_encode(dig, sizeof(dig), hex);
+	if (rc == CALL_ABORTED) {
 		rc = WS_ABORTED;
-	} else if (rc != RHTTP_OK) {
+	} else if (rc != CALL_OK) {
 		rc = WS_FAILED;
 	} else if (call_is_stale(resp.status)) {
 		rc = WS_STALE;
 	} else if (resp.status != 200) {
-		rhttp_status_text(&resp, msg, sizeof(msg));
+		call_status_text(&resp, msg, sizeof(msg));
 		rc = err_set(err, ERR_IO, "download failed: %s", msg);
-	} else if (resp.artifact_sha256[0] != '\0' &&
-	    strcmp(resp.artifact_sha256, resp.sha256_hex) != 0) {
+	} else if (resp.artifact_sha256[0] != '\0' && strcmp(resp.artifact_sha256, hex) != 0) {
 		rc = err_set(err, ERR_IO, "sha256 mismatch: expected %s, got %s",
-		    resp.artifact_sha256, resp.sha256_hex);
+		    resp.artifact_sha256, hex);
 	} else {
-		memcpy(w->sha256, resp.sha256_hex, sizeof(w->sha256));
+		memcpy(w->sha256, hex, sizeof(w->sha256));
 		parse_import_paths(w, &resp);
 		rc = WS_OK;
 	}
-	rhttp_resp_free(&resp);
+	client_resp_free(&resp);
 	return rc;
 }
 

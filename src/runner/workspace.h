@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "rhttp.h"
+#include "client.h"
 #include "runstate.h"
 
 struct workspace {
@@ -37,7 +37,7 @@ enum { WS_OK = 0, WS_FAILED = -1, WS_ABORTED = -2, WS_STALE = -3 };
  * the start) and verifies X-Artifact-SHA256. WS_FAILED fills err with the
  * "<error>" of the spec ("download failed: <status> <body>", "sha256
  * mismatch: expected <X>, got <Y>", or the transport error). */
-int workspace_download(struct workspace *w, struct rhttp *h, struct runstate *rs,
+int workspace_download(struct workspace *w, struct client *h, struct runstate *rs,
     bool (*abort)(void *), void *abort_arg, struct err *err);
 
 /* Unpacks the artifact into w->ws in a child process; WS_ABORTED when abort

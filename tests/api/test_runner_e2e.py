@@ -12,10 +12,8 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
-import sys
 import threading
 import time
-import traceback
 
 from mtserver import BIN, REG_TOKEN, ROOT, Server, Tap, make_tgz
 
@@ -24,28 +22,7 @@ class Skip(Exception):
     """Raised by a test that cannot run here; reported as TAP # SKIP."""
 
 
-class SkipTap(Tap):
-    """Tap whose tests may raise Skip."""
-
-    def run(self, *args):
-        print("1..%d" % len(self.tests))
-        failed = 0
-        for i, fn in enumerate(self.tests, 1):
-            try:
-                fn(*args)
-                print("ok %d - %s" % (i, fn.__name__))
-            except Skip as why:
-                print("ok %d - %s # SKIP %s" % (i, fn.__name__, why))
-            except Exception:
-                failed += 1
-                print("not ok %d - %s" % (i, fn.__name__))
-                for line in traceback.format_exc().splitlines():
-                    print("# " + line)
-            sys.stdout.flush()
-        sys.exit(1 if failed else 0)
-
-
-t = SkipTap()
+t = Tap()
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
 GRACE_S = 1
 SECRET = "runner-secret-value-42"
@@ -54,13 +31,14 @@ ALL_RUNNERS = []
 
 
 def test(fn):
-    """t.test, printing the logs of the runners involved when fn fails."""
+    """t.test, printing the logs of the runners involved when fn fails. A
+    Skip is reported by Tap as "ok N - name # SKIP why" through the name."""
     def wrapper(s):
         first = len(ALL_RUNNERS)
         try:
             fn(s)
-        except Skip:
-            raise
+        except Skip as why:
+            wrapper.__name__ = "%s # SKIP %s" % (fn.__name__, why)
         except Exception:
             for r in [STATE.get("r1")] + ALL_RUNNERS[first:]:
                 if r is not None:
@@ -197,6 +175,15 @@ def get_run(s, rid):
 def wait_status(s, rid, statuses, timeout=60):
     return wait_for(lambda: (lambda r: r if r["status"] in statuses else None)(get_run(s, rid)),
                     timeout, "run %d to become %s" % (rid, statuses))
+
+
+def completed_lines(s, app, inp=None, timeout=120):
+    """Runs app once; asserts it completed and returns its log lines."""
+    rid = create_run(s, app, inp)
+    r = wait_status(s, rid, ("completed", "failed"), timeout)
+    ls = lines_of(s, rid)
+    assert r["status"] == "completed", (r, ls)
+    return ls
 
 
 def logs(s, rid, attempt=None):
@@ -336,10 +323,7 @@ def requirements_local_package_offline(s):
     files["main.py"] = "import mtgreet\nprint(mtgreet.greet('runner'))\n"
     files["requirements.txt"] = "--no-index\n./pypkg\n"
     deploy(s, "pylocal", files, towerfile("pylocal", "main.py"))
-    rid = create_run(s, "pylocal")
-    r = wait_status(s, rid, ("completed", "failed"), 120)
-    ls = lines_of(s, rid)
-    assert r["status"] == "completed", (r, ls)
+    ls = completed_lines(s, "pylocal")
     assert "Greetings, runner!" in ls, ls
     assert "creating virtual environment at: .venv" in ls, ls
     assert "installing dependencies from requirements.txt" in ls, ls
@@ -654,11 +638,8 @@ def job_user_runs_jobs_as_that_user(s):
     deploy(s, "jush", {"job.sh": JU_SH}, towerfile("jush", "job.sh"))
     idfile = [os.path.join(ju.data, "runners", f) for f in os.listdir(os.path.join(ju.data, "runners"))
               if f.endswith(".json")][0]
-    rid = create_run(s, "jush", {"datadir": ju.data, "runnerpid": str(ju.proc.pid), "idfile": idfile,
-                                 "jobfile": idfile[:-len(".json")] + ".job.json"})
-    r = wait_status(s, rid, ("completed", "failed"), 60)
-    ls = lines_of(s, rid)
-    assert r["status"] == "completed", (r, ls)
+    ls = completed_lines(s, "jush", {"datadir": ju.data, "runnerpid": str(ju.proc.pid),
+                                     "idfile": idfile, "jobfile": idfile[:-len(".json")] + ".job.json"})
     assert "uid=%d gid=%d" % (nobody.pw_uid, nobody.pw_gid) in ls, ls
     assert "wrote=hellodeep" in ls and "tmp=ok" in ls, ls
     assert "home_owner=nobody" in ls and "jobfile=present" not in ls, ls
@@ -673,18 +654,12 @@ def job_user_runs_jobs_as_that_user(s):
     files["main.py"] = JU_PY + "import mtgreet\nprint(mtgreet.greet('nobody'))\n"
     files["requirements.txt"] = "--no-index\n./pypkg\n"
     deploy(s, "jupkg", files, towerfile("jupkg", "main.py"))
-    rid = create_run(s, "jupkg")
-    r = wait_status(s, rid, ("completed", "failed"), 120)
-    ls = lines_of(s, rid)
-    assert r["status"] == "completed", (r, ls)
+    ls = completed_lines(s, "jupkg")
     assert "uid=%d gid=%d" % (nobody.pw_uid, nobody.pw_gid) in ls and "Greetings, nobody!" in ls, ls
     deploy(s, "jupy", {"main.py": JU_PY, "requirements.txt": "--no-index\npip\n"},
            towerfile("jupy", "main.py"))
     for n in (1, 2):
-        rid = create_run(s, "jupy")
-        r = wait_status(s, rid, ("completed", "failed"), 120)
-        ls = lines_of(s, rid)
-        assert r["status"] == "completed", (r, ls)
+        ls = completed_lines(s, "jupy")
         assert "uid=%d gid=%d" % (nobody.pw_uid, nobody.pw_gid) in ls, ls
         assert "venv-readonly PermissionError" in ls and "wrote=x" in ls, ls
         hit = any(l.startswith("using cached virtual environment (key ") for l in ls)

@@ -2,9 +2,12 @@
  * test_client: src/lib/client.c against a tiny HTTP/1.1 server running in a
  * thread of this test on 127.0.0.1. The server answers canned responses by
  * path and records what it received, so the tests check status, body,
- * captured headers, keep-alive, uploads, downloads and transport errors.
+ * captured headers, keep-alive, uploads, downloads, transport errors, and
+ * the abort test and client_interrupt that end a waiting request.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -27,6 +30,7 @@ answer(int fd, const struct stub_req *r)
 		    "X-Artifact-SHA256: 0123abcd\r\nX-Entrypoint:   ./main.py  \r\n"
 		    "X-Timeout-Seconds: 60\r\nX-Import-Paths: [\"./lib\"]\r\n"
 		    "Retry-After: 3\r\nIdempotent-Replayed: true\r\n"
+		    "Date: Sun, 29 Nov 2026 20:00:00 GMT\r\n"
 		    "Content-Length: 16\r\n\r\n{\"status\":\"ok\"}\n");
 	if (strcmp(path, "/echo") == 0 || strcmp(path, "/upload") == 0) {
 		if (stub_sendf(fd, "HTTP/1.1 201 Created\r\nContent-Length: %zu\r\n\r\n", r->body_len) == -1)
@@ -144,6 +148,7 @@ test_get_status_body_headers(void **state)
 	assert_string_equal(r.retry_after, "3");
 	assert_string_equal(r.replayed, "true");
 	assert_string_equal(r.content_type, "application/json");
+	assert_string_equal(r.date, "Sun, 29 Nov 2026 20:00:00 GMT");
 	assert_int_equal(r.header_truncated, 0);
 	q.path = "/longheader";
 	assert_int_equal(client_do(c, &q, &r, &e), 0);
@@ -391,6 +396,97 @@ test_transport_errors(void **state)
 	client_free(c);
 }
 
+static atomic_bool stop_flag;
+
+static bool
+stop_requested(void *arg)
+{
+	(void)arg;
+	return atomic_load(&stop_flag);
+}
+
+/* A request to /hang in a thread: it can only end by an interrupt. */
+struct hang {
+	struct client		*c;
+	struct client_resp	 r;
+	struct err		 e;
+	int			 rc;
+	bool			 with_abort;
+};
+
+static void *
+hang_main(void *arg)
+{
+	struct hang *h = arg;
+	struct client_req q = { .method = "POST", .path = "/hang", .download_fd = -1 };
+
+	if (h->with_abort) {
+		q.abort = stop_requested;
+		q.abort_arg = NULL;
+	}
+	h->rc = client_do(h->c, &q, &h->r, &h->e);
+	return NULL;
+}
+
+/* Starts a hanging request, waits until the server has it, interrupts. */
+static void
+interrupt_hanging(struct hang *h)
+{
+	pthread_t t;
+	int before = stub_nreqs(), i;
+
+	client_resp_init(&h->r);
+	assert_int_equal(pthread_create(&t, NULL, hang_main, h), 0);
+	for (i = 0; i < 1000 && stub_nreqs() == before; i++)
+		usleep(10000);
+	assert_true(stub_nreqs() > before);
+	if (h->with_abort)
+		atomic_store(&stop_flag, true);
+	client_interrupt(h->c);
+	pthread_join(t, NULL);
+	client_resp_free(&h->r);
+	atomic_store(&stop_flag, false);
+}
+
+static void
+test_abort_and_interrupt(void **state)
+{
+	struct client *c = new_client();
+	struct client_resp r;
+	struct client_req q = { .method = "GET", .path = "/hang", .download_fd = -1,
+	    .abort = stop_requested };
+	struct hang h = { .c = c };
+	struct err e;
+
+	(void)state;
+	client_interrupt(c);	/* idle: harmless */
+	client_resp_init(&r);
+	atomic_store(&stop_flag, true);	/* the abort test stops it at once */
+	assert_int_equal(client_do(c, &q, &r, &e), -1);
+	assert_int_equal(r.aborted, 1);
+	assert_string_equal(e.msg, "aborted");
+	atomic_store(&stop_flag, false);
+	/* Without an abort test an interrupt is a transport failure... */
+	interrupt_hanging(&h);
+	assert_int_equal(h.rc, -1);
+	assert_int_equal(h.e.code, ERR_IO);
+	assert_int_equal(h.r.aborted, 0);
+	/* ...and with one that agrees, "aborted". */
+	h.with_abort = true;
+	interrupt_hanging(&h);
+	assert_int_equal(h.rc, -1);
+	assert_int_equal(h.r.aborted, 1);
+	assert_string_equal(h.e.msg, "aborted");
+	/* The handle works afterwards, on a new connection. */
+	q.path = "/ok";
+	q.abort = NULL;
+	assert_int_equal(client_do(c, &q, &r, &e), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.aborted, 0);
+	client_resp_free(&r);
+	client_free(c);
+}
+
 int
 main(void)
 {
@@ -404,6 +500,7 @@ main(void)
 		cmocka_unit_test(test_upload_multipart),
 		cmocka_unit_test(test_sink_streams_and_stops),
 		cmocka_unit_test(test_transport_errors),
+		cmocka_unit_test(test_abort_and_interrupt),
 	};
 
 	return cmocka_run_group_tests(tests, server_start, server_stop);

@@ -23,8 +23,6 @@
 #include "../../src/runner/call.c"
 #include "../../src/runner/cmd.c"
 #include "../../src/runner/lease.c"
-#include "../../src/runner/rhttp.c"
-#include "../../src/runner/rlog.c"
 #include "../../src/runner/runstate.c"
 #include "../../src/runner/tree.c"
 #include "../../src/runner/venv.c"
