@@ -208,15 +208,15 @@ db_close(void)
 	db_path = NULL;
 }
 
+/* BEGIN, COMMIT and ROLLBACK go through the statement cache like any other
+ * statement: parsing them on every transaction costs more than the rest of
+ * a small one outside SQLite's system calls. */
 struct conn *
 db_begin(struct err *err)
 {
-	char *emsg = NULL;
-
 	pthread_mutex_lock(&writer_mu);
-	if (sqlite3_exec(writer->db, "BEGIN IMMEDIATE", NULL, NULL, &emsg) != SQLITE_OK) {
-		err_set(err, ERR_INTERNAL, "begin: %s", emsg ? emsg : "failed");
-		sqlite3_free(emsg);
+	if (db_exec(writer, "BEGIN IMMEDIATE", err, "") == -1) {
+		err_prefix(err, "begin: ");
 		pthread_mutex_unlock(&writer_mu);
 		return NULL;
 	}
@@ -226,12 +226,12 @@ db_begin(struct err *err)
 int
 db_commit(struct conn *c, struct err *err)
 {
-	char *emsg = NULL;
+	struct err ignored;
 
-	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &emsg) != SQLITE_OK) {
-		err_set(err, ERR_INTERNAL, "commit: %s", emsg ? emsg : "failed");
-		sqlite3_free(emsg);
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (db_exec(c, "COMMIT", err, "") == -1) {
+		err_prefix(err, "commit: ");
+		if (sqlite3_get_autocommit(c->db) == 0)
+			db_exec(c, "ROLLBACK", &ignored, "");
 		pthread_mutex_unlock(&writer_mu);
 		return -1;
 	}
@@ -242,9 +242,12 @@ db_commit(struct conn *c, struct err *err)
 void
 db_rollback(struct conn *c)
 {
+	struct err ignored;
+
 	if (c == NULL)
 		return;
-	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (sqlite3_get_autocommit(c->db) == 0)
+		db_exec(c, "ROLLBACK", &ignored, "");
 	pthread_mutex_unlock(&writer_mu);
 }
 

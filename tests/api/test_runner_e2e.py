@@ -645,7 +645,9 @@ def job_user_runs_jobs_as_that_user(s):
     assert "home_owner=nobody" in ls and "jobfile=present" not in ls, ls
     assert not [l for l in ls if l.startswith(("readable=", "listable="))], ls
     assert "end" in ls and not any(token in l for l in ls), ls
-    assert not [d for d in os.listdir(work) if d.startswith("minitower-run-")], "run dir left"
+    # the workspace is removed after the result is sent: wait for it
+    wait_for(lambda: not [d for d in os.listdir(work) if d.startswith("minitower-run-")], 30,
+             "run dir removed")
     # Python jobs as nobody: pip installs a local package into the run's own
     # .venv (the cache is bypassed for local paths); with the cache, pip
     # builds the venv as nobody, the published venv is read-only for it, and
