@@ -209,8 +209,7 @@ db_close(void)
 }
 
 /* BEGIN, COMMIT and ROLLBACK go through the statement cache like any other
- * statement: parsing them on every transaction costs more than the rest of
- * a small one outside SQLite's system calls. */
+ * statement, so no transaction parses SQL text. */
 struct conn *
 db_begin(struct err *err)
 {
