@@ -459,3 +459,49 @@ db_ping(void)
 	sqlite3_busy_timeout(c->db, 5000);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
+
+/* ---- row lists ----
+ * Every list reader of the store has the same shape: step to the end,
+ * grow an array, read a row into the next element, reset, and on an error
+ * release what was read. It lives here once; the SQL and the row layout
+ * stay in the store files. */
+
+int
+db_list(struct conn *c, sqlite3_stmt *st, const struct db_rowtype *t, void **out,
+    size_t *n, struct err *err)
+{
+	char *v = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*n = 0;
+	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * t->size);
+		}
+		memset(v + *n * t->size, 0, t->size);
+		t->read(st, v + (*n)++ * t->size);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	if (rc == -1) {
+		db_list_free(v, *n, t);
+		v = NULL;
+		*n = 0;
+	}
+	*out = v;
+	return rc == -1 ? -1 : 0;
+}
+
+void
+db_list_free(void *v, size_t n, const struct db_rowtype *t)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; t->clear != NULL && i < n; i++)
+		t->clear((char *)v + i * t->size);
+	free(v);
+}

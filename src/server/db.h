@@ -57,4 +57,24 @@ bool db_col_null(sqlite3_stmt *st, int col);
 /* Pings with a bounded timeout (2 s); 0 ok. */
 int db_ping(void);
 
+/* ---- row lists ---- */
+
+/* How db_list turns each row into an element of an array: read fills a
+ * zeroed element from the current row; clear (NULL when the element owns
+ * nothing) frees what read allocated. */
+struct db_rowtype {
+	size_t	  size;		/* bytes per element */
+	void	(*read)(sqlite3_stmt *st, void *elem);
+	void	(*clear)(void *elem);
+};
+
+/* Steps st to its end and reads every row as type t describes. Returns 0
+ * with *out (free with db_list_free; NULL when there are no rows) and *n,
+ * or -1 with err set, *out NULL and *n 0 (a NULL st is an error). st is
+ * reset in every case. */
+int db_list(struct conn *c, sqlite3_stmt *st, const struct db_rowtype *t, void **out,
+    size_t *n, struct err *err);
+/* Clears the n elements of v with t->clear and frees v; NULL v is a no-op. */
+void db_list_free(void *v, size_t n, const struct db_rowtype *t);
+
 #endif

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_run.h"
 #include "util.h"
 
 #define TOKEN_TOUCH_MS 60000
@@ -30,15 +31,6 @@ int
 store_ping(void)
 {
 	return db_ping();
-}
-
-/* Copies a text column into a fixed buffer. */
-static void
-col_copy(sqlite3_stmt *st, int col, char *out, size_t outsz)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(out, outsz, "%s", t != NULL ? (const char *)t : "");
 }
 
 static void
@@ -251,50 +243,44 @@ store_token_create(int64_t team_id, const char *name, size_t name_len, bool admi
 	return db_commit(c, err);
 }
 
+static void
+token_read(sqlite3_stmt *st, void *elem)
+{
+	struct token_row *t = elem;
+
+	t->id = db_col_i64(st, 0);
+	t->name = db_col_strdup(st, 1);
+	t->name_len = (size_t)sqlite3_column_bytes(st, 1);
+	t->admin = strcmp((const char *)sqlite3_column_text(st, 2), "admin") == 0;
+	t->created_at = db_col_i64(st, 3);
+	t->last_used_at = db_col_i64(st, 4);
+}
+
+static void
+token_clear(void *elem)
+{
+	free(((struct token_row *)elem)->name);
+}
+
+static const struct db_rowtype token_rows = { sizeof(struct token_row), token_read, token_clear };
+
 int
 store_token_list(int64_t team_id, struct token_row **rows, size_t *n, struct err *err)
 {
 	struct conn *c = db_reader();
 	sqlite3_stmt *st = db_prep(c, "SELECT id, name, role, created_at, last_used_at "
 	    "FROM team_tokens WHERE team_id=? AND revoked_at IS NULL ORDER BY id", "i", team_id);
-	size_t cap = 0;
-	int rc;
+	void *v;
+	int rc = db_list(c, st, &token_rows, &v, n, err);
 
-	*rows = NULL;
-	*n = 0;
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		struct token_row *t;
-
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*rows = xrealloc(*rows, cap * sizeof(**rows));
-		}
-		t = &(*rows)[(*n)++];
-		t->id = db_col_i64(st, 0);
-		t->name = db_col_strdup(st, 1);
-		t->name_len = (size_t)sqlite3_column_bytes(st, 1);
-		t->admin = strcmp((const char *)sqlite3_column_text(st, 2), "admin") == 0;
-		t->created_at = db_col_i64(st, 3);
-		t->last_used_at = db_col_i64(st, 4);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	if (rc == -1) {
-		store_tokens_free(*rows, *n);
-		*rows = NULL;
-		return -1;
-	}
-	return 0;
+	*rows = v;
+	return rc;
 }
 
 void
 store_tokens_free(struct token_row *rows, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(rows[i].name);
-	free(rows);
+	db_list_free(rows, n, &token_rows);
 }
 
 int
@@ -326,8 +312,10 @@ fail:
 #define APP_COLS "id, team_id, slug, description, created_at, updated_at"
 
 static void
-app_from_row(sqlite3_stmt *st, struct app *a)
+app_from_row(sqlite3_stmt *st, void *elem)
 {
+	struct app *a = elem;
+
 	a->id = db_col_i64(st, 0);
 	a->team_id = db_col_i64(st, 1);
 	a->slug = db_col_strdup(st, 2);
@@ -336,6 +324,14 @@ app_from_row(sqlite3_stmt *st, struct app *a)
 	a->created_at = db_col_i64(st, 4);
 	a->updated_at = db_col_i64(st, 5);
 }
+
+static void
+app_clear(void *elem)
+{
+	store_app_clear(elem);
+}
+
+static const struct db_rowtype app_rows = { sizeof(struct app), app_from_row, app_clear };
 
 int
 store_app_create(int64_t team_id, const char *slug, const char *desc, size_t desc_len,
@@ -389,26 +385,11 @@ store_app_list(int64_t team_id, struct app **apps, size_t *n, struct err *err)
 	struct conn *c = db_reader();
 	sqlite3_stmt *st = db_prep(c, "SELECT " APP_COLS " FROM apps WHERE team_id=? ORDER BY slug",
 	    "i", team_id);
-	size_t cap = 0;
-	int rc;
+	void *v;
+	int rc = db_list(c, st, &app_rows, &v, n, err);
 
-	*apps = NULL;
-	*n = 0;
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*apps = xrealloc(*apps, cap * sizeof(**apps));
-		}
-		app_from_row(st, &(*apps)[(*n)++]);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	if (rc == -1) {
-		store_apps_free(*apps, *n);
-		*apps = NULL;
-		return -1;
-	}
-	return 0;
+	*apps = v;
+	return rc;
 }
 
 void
@@ -422,19 +403,17 @@ store_app_clear(struct app *a)
 void
 store_apps_free(struct app *apps, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_app_clear(&apps[i]);
-	free(apps);
+	db_list_free(apps, n, &app_rows);
 }
 
 #define VERSION_COLS "id, app_id, version_no, artifact_object_key, artifact_sha256, " \
 	"entrypoint, timeout_seconds, params_schema_json, towerfile_toml, import_paths_json, created_at"
 
 static void
-version_from_row(sqlite3_stmt *st, struct version *v)
+version_from_row(sqlite3_stmt *st, void *elem)
 {
+	struct version *v = elem;
+
 	v->id = db_col_i64(st, 0);
 	v->app_id = db_col_i64(st, 1);
 	v->version_no = db_col_i64(st, 2);
@@ -447,6 +426,16 @@ version_from_row(sqlite3_stmt *st, struct version *v)
 	v->import_paths_json = db_col_strdup(st, 9);
 	v->created_at = db_col_i64(st, 10);
 }
+
+static void
+version_clear(void *elem)
+{
+	store_version_clear(elem);
+}
+
+static const struct db_rowtype version_rows = {
+	sizeof(struct version), version_from_row, version_clear
+};
 
 int
 store_version_create(struct version *v, struct err *err)
@@ -484,26 +473,11 @@ store_version_list(int64_t app_id, struct version **vs, size_t *n, struct err *e
 	struct conn *c = db_reader();
 	sqlite3_stmt *st = db_prep(c, "SELECT " VERSION_COLS " FROM app_versions WHERE app_id=? "
 	    "ORDER BY version_no DESC", "i", app_id);
-	size_t cap = 0;
-	int rc;
+	void *v;
+	int rc = db_list(c, st, &version_rows, &v, n, err);
 
-	*vs = NULL;
-	*n = 0;
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*vs = xrealloc(*vs, cap * sizeof(**vs));
-		}
-		version_from_row(st, &(*vs)[(*n)++]);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	if (rc == -1) {
-		store_versions_free(*vs, *n);
-		*vs = NULL;
-		return -1;
-	}
-	return 0;
+	*vs = v;
+	return rc;
 }
 
 int
@@ -548,12 +522,51 @@ store_version_clear(struct version *v)
 void
 store_versions_free(struct version *vs, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_version_clear(&vs[i]);
-	free(vs);
+	db_list_free(vs, n, &version_rows);
 }
+
+static void
+pending_read(sqlite3_stmt *st, void *elem)
+{
+	struct metrics_pending_row *p = elem;
+
+	p->team = db_col_strdup(st, 0);
+	p->app = db_col_strdup(st, 1);
+	p->environment = db_col_strdup(st, 2);
+	p->count = db_col_i64(st, 3);
+}
+
+static void
+pending_clear(void *elem)
+{
+	struct metrics_pending_row *p = elem;
+
+	free((char *)(uintptr_t)p->team);
+	free((char *)(uintptr_t)p->app);
+	free((char *)(uintptr_t)p->environment);
+}
+
+static void
+online_read(sqlite3_stmt *st, void *elem)
+{
+	struct metrics_online_row *o = elem;
+
+	o->environment = db_col_strdup(st, 0);
+	o->count = db_col_i64(st, 1);
+}
+
+static void
+online_clear(void *elem)
+{
+	free((char *)(uintptr_t)((struct metrics_online_row *)elem)->environment);
+}
+
+static const struct db_rowtype pending_rows = {
+	sizeof(struct metrics_pending_row), pending_read, pending_clear
+};
+static const struct db_rowtype online_rows = {
+	sizeof(struct metrics_online_row), online_read, online_clear
+};
 
 int
 store_metrics_gauges(struct metrics_gauges *g, struct err *err)
@@ -565,53 +578,24 @@ store_metrics_gauges(struct metrics_gauges *g, struct err *err)
 	static const char online_sql[] = "SELECT environment, COUNT(*) FROM runners "
 	    "WHERE status='online' GROUP BY environment";
 	struct conn *c = db_reader();
-	struct metrics_pending_row *p = NULL;
-	struct metrics_online_row *o = NULL;
-	size_t np = 0, no = 0;
-	sqlite3_stmt *st;
-	int rc;
+	void *p, *o;
 
 	memset(g, 0, sizeof(*g));
-	st = db_prep(c, pending_sql, "");
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		p = xrealloc(p, (np + 1) * sizeof(*p));
-		p[np].team = db_col_strdup(st, 0);
-		p[np].app = db_col_strdup(st, 1);
-		p[np].environment = db_col_strdup(st, 2);
-		p[np++].count = db_col_i64(st, 3);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	g->pending = p;
-	g->npending = np;
-	if (rc == -1)
+	if (db_list(c, db_prep(c, pending_sql, ""), &pending_rows, &p, &g->npending, err) == -1)
 		return -1;
-	st = db_prep(c, online_sql, "");
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		o = xrealloc(o, (no + 1) * sizeof(*o));
-		o[no].environment = db_col_strdup(st, 0);
-		o[no++].count = db_col_i64(st, 1);
+	g->pending = p;
+	if (db_list(c, db_prep(c, online_sql, ""), &online_rows, &o, &g->nonline, err) == -1) {
+		store_metrics_gauges_free(g);
+		return -1;
 	}
-	if (st != NULL)
-		sqlite3_reset(st);
 	g->online = o;
-	g->nonline = no;
-	return rc == -1 ? -1 : 0;
+	return 0;
 }
 
 void
 store_metrics_gauges_free(struct metrics_gauges *g)
 {
-	size_t i;
-
-	for (i = 0; i < g->npending; i++) {
-		free((char *)(uintptr_t)g->pending[i].team);
-		free((char *)(uintptr_t)g->pending[i].app);
-		free((char *)(uintptr_t)g->pending[i].environment);
-	}
-	free((void *)(uintptr_t)g->pending);
-	for (i = 0; i < g->nonline; i++)
-		free((char *)(uintptr_t)g->online[i].environment);
-	free((void *)(uintptr_t)g->online);
+	db_list_free((void *)(uintptr_t)g->pending, g->npending, &pending_rows);
+	db_list_free((void *)(uintptr_t)g->online, g->nonline, &online_rows);
 	memset(g, 0, sizeof(*g));
 }

@@ -577,14 +577,23 @@ store_reap_attempt(int64_t attempt_id, enum reap_kind *kind, struct attempt *out
 	return db_commit(c, err);
 }
 
+static void
+id_read(sqlite3_stmt *st, void *elem)
+{
+	*(int64_t *)elem = db_col_i64(st, 0);
+}
+
+static const struct db_rowtype id_rows = { sizeof(int64_t), id_read, NULL };
+
 int
 store_mark_stale_runners(int64_t cutoff, bool (*waiting)(int64_t), int64_t *count,
     struct err *err)
 {
 	struct conn *c = db_begin(err);
-	int64_t *ids = NULL, now = now_ms();
-	size_t n = 0, cap = 0, i;
+	int64_t *ids, now = now_ms();
 	sqlite3_stmt *st;
+	size_t n, i;
+	void *v;
 	int rc;
 
 	*count = 0;
@@ -592,12 +601,8 @@ store_mark_stale_runners(int64_t cutoff, bool (*waiting)(int64_t), int64_t *coun
 		return -1;
 	st = db_prep(c, "SELECT id FROM runners WHERE status='online' AND "
 	    "COALESCE(last_seen_at, updated_at, created_at) < ?", "i", cutoff);
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		ids = grow(ids, n, &cap, sizeof(*ids));
-		ids[n++] = db_col_i64(st, 0);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
+	rc = db_list(c, st, &id_rows, &v, &n, err);
+	ids = v;
 	for (i = 0; rc != -1 && i < n; i++) {
 		if (waiting(ids[i]))
 			continue;

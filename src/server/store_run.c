@@ -26,8 +26,10 @@
 	"JOIN app_versions v ON v.id=r.app_version_id JOIN environments e ON e.id=r.environment_id "
 
 static void
-run_from_row(sqlite3_stmt *st, struct run *r)
+run_from_row(sqlite3_stmt *st, void *elem)
 {
+	struct run *r = elem;
+
 	memset(r, 0, sizeof(*r));
 	r->id = db_col_i64(st, 0);
 	r->team_id = db_col_i64(st, 1);
@@ -57,14 +59,18 @@ store_run_clear(struct run *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static void
+run_clear(void *elem)
+{
+	store_run_clear(elem);
+}
+
+static const struct db_rowtype run_rows = { sizeof(struct run), run_from_row, run_clear };
+
 void
 store_runs_free(struct run *runs, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_run_clear(&runs[i]);
-	free(runs);
+	db_list_free(runs, n, &run_rows);
 }
 
 /* Loads run id (of team_id unless 0) on connection c. */
@@ -221,7 +227,7 @@ store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct e
 	    "LIMIT ?2 OFFSET ?3";
 	struct conn *c = db_reader();
 	sqlite3_stmt *st;
-	size_t cap = 0;
+	void *v;
 	int rc;
 
 	if (f->app_id > 0)
@@ -229,21 +235,9 @@ store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct e
 	else
 		st = db_prep(c, team_sql, "issii", f->team_id, f->status, f->app_slug, f->limit,
 		    f->offset);
-	*out = NULL;
-	*n = 0;
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		*out = grow(*out, *n, &cap, sizeof(**out));
-		run_from_row(st, &(*out)[(*n)++]);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	if (rc == -1) {
-		store_runs_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	rc = db_list(c, st, &run_rows, &v, n, err);
+	*out = v;
+	return rc;
 }
 
 int
@@ -330,6 +324,36 @@ fail:
 
 /* ---- attempts and logs (reads) ---- */
 
+static void
+attempt_rec_read(sqlite3_stmt *st, void *elem)
+{
+	struct attempt_rec *a = elem;
+
+	a->attempt_no = db_col_i64(st, 0);
+	col_copy(st, 1, a->status, sizeof(a->status));
+	a->runner_name = db_col_strdup(st, 2);
+	if (a->runner_name == NULL)
+		a->runner_name = xstrdup("");
+	a->has_exit_code = !db_col_null(st, 3);
+	a->exit_code = db_col_i64(st, 3);
+	a->error_message = db_col_strdup(st, 4);
+	a->started_at = db_col_i64(st, 5);
+	a->finished_at = db_col_i64(st, 6);
+}
+
+static void
+attempt_rec_clear(void *elem)
+{
+	struct attempt_rec *a = elem;
+
+	free(a->runner_name);
+	free(a->error_message);
+}
+
+static const struct db_rowtype attempt_rec_rows = {
+	sizeof(struct attempt_rec), attempt_rec_read, attempt_rec_clear
+};
+
 int
 store_attempt_list(int64_t run_id, struct attempt_rec **out, size_t *n, struct err *err)
 {
@@ -337,49 +361,17 @@ store_attempt_list(int64_t run_id, struct attempt_rec **out, size_t *n, struct e
 	sqlite3_stmt *st = db_prep(c, "SELECT a.attempt_no, a.status, rn.name, a.exit_code, "
 	    "a.error_message, a.started_at, a.finished_at FROM run_attempts a "
 	    "JOIN runners rn ON rn.id=a.runner_id WHERE a.run_id=? ORDER BY a.attempt_no", "i", run_id);
-	size_t cap = 0;
-	int rc;
+	void *v;
+	int rc = db_list(c, st, &attempt_rec_rows, &v, n, err);
 
-	*out = NULL;
-	*n = 0;
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		struct attempt_rec *a;
-
-		*out = grow(*out, *n, &cap, sizeof(**out));
-		a = &(*out)[(*n)++];
-		memset(a, 0, sizeof(*a));
-		a->attempt_no = db_col_i64(st, 0);
-		col_copy(st, 1, a->status, sizeof(a->status));
-		a->runner_name = db_col_strdup(st, 2);
-		if (a->runner_name == NULL)
-			a->runner_name = xstrdup("");
-		a->has_exit_code = !db_col_null(st, 3);
-		a->exit_code = db_col_i64(st, 3);
-		a->error_message = db_col_strdup(st, 4);
-		a->started_at = db_col_i64(st, 5);
-		a->finished_at = db_col_i64(st, 6);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	if (rc == -1) {
-		store_attempt_recs_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	*out = v;
+	return rc;
 }
 
 void
 store_attempt_recs_free(struct attempt_rec *a, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(a[i].runner_name);
-		free(a[i].error_message);
-	}
-	free(a);
+	db_list_free(a, n, &attempt_rec_rows);
 }
 
 int
@@ -421,38 +413,38 @@ store_attempt_find(int64_t run_id, int64_t attempt_no, int64_t *attempt_id, int6
 	return 0;
 }
 
+static void
+log_read(sqlite3_stmt *st, void *elem)
+{
+	struct log_entry *e = elem;
+
+	e->id = db_col_i64(st, 0);
+	e->seq = db_col_i64(st, 1);
+	col_copy(st, 2, e->stream, sizeof(e->stream));
+	e->line = db_col_strdup(st, 3);
+	e->line_len = (size_t)sqlite3_column_bytes(st, 3);
+	if (e->line == NULL)
+		e->line = xstrdup("");
+	e->logged_at = db_col_i64(st, 4);
+}
+
+static void
+log_clear(void *elem)
+{
+	free(((struct log_entry *)elem)->line);
+}
+
+static const struct db_rowtype log_rows = { sizeof(struct log_entry), log_read, log_clear };
+
 static int
 collect_logs(struct conn *c, sqlite3_stmt *st, struct log_entry **out, size_t *n,
     struct err *err)
 {
-	size_t cap = 0;
-	int rc;
+	void *v;
+	int rc = db_list(c, st, &log_rows, &v, n, err);
 
-	*out = NULL;
-	*n = 0;
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		struct log_entry *e;
-
-		*out = grow(*out, *n, &cap, sizeof(**out));
-		e = &(*out)[(*n)++];
-		e->id = db_col_i64(st, 0);
-		e->seq = db_col_i64(st, 1);
-		col_copy(st, 2, e->stream, sizeof(e->stream));
-		e->line = db_col_strdup(st, 3);
-		e->line_len = (size_t)sqlite3_column_bytes(st, 3);
-		if (e->line == NULL)
-			e->line = xstrdup("");
-		e->logged_at = db_col_i64(st, 4);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	if (rc == -1) {
-		store_logs_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	*out = v;
+	return rc;
 }
 
 int
@@ -497,14 +489,33 @@ store_log_max_id(int64_t attempt_id, int64_t *max_id, struct err *err)
 void
 store_logs_free(struct log_entry *e, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(e[i].line);
-	free(e);
+	db_list_free(e, n, &log_rows);
 }
 
 /* ---- runners ---- */
+
+static void
+runner_read(sqlite3_stmt *st, void *elem)
+{
+	struct runner_row *r = elem;
+
+	r->id = db_col_i64(st, 0);
+	r->name = db_col_strdup(st, 1);
+	r->environment = db_col_strdup(st, 2);
+	col_copy(st, 3, r->status, sizeof(r->status));
+	r->last_seen_at = db_col_i64(st, 4);
+}
+
+static void
+runner_clear(void *elem)
+{
+	struct runner_row *r = elem;
+
+	free(r->name);
+	free(r->environment);
+}
+
+static const struct db_rowtype runner_rows = { sizeof(struct runner_row), runner_read, runner_clear };
 
 int
 store_runner_list(struct runner_row **out, size_t *n, struct err *err)
@@ -512,43 +523,17 @@ store_runner_list(struct runner_row **out, size_t *n, struct err *err)
 	struct conn *c = db_reader();
 	sqlite3_stmt *st = db_prep(c, "SELECT id, name, environment, status, last_seen_at "
 	    "FROM runners ORDER BY name", "");
-	size_t cap = 0;
-	int rc;
+	void *v;
+	int rc = db_list(c, st, &runner_rows, &v, n, err);
 
-	*out = NULL;
-	*n = 0;
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW) {
-		struct runner_row *r;
-
-		*out = grow(*out, *n, &cap, sizeof(**out));
-		r = &(*out)[(*n)++];
-		r->id = db_col_i64(st, 0);
-		r->name = db_col_strdup(st, 1);
-		r->environment = db_col_strdup(st, 2);
-		col_copy(st, 3, r->status, sizeof(r->status));
-		r->last_seen_at = db_col_i64(st, 4);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	if (rc == -1) {
-		store_runners_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	*out = v;
+	return rc;
 }
 
 void
 store_runners_free(struct runner_row *r, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(r[i].name);
-		free(r[i].environment);
-	}
-	free(r);
+	db_list_free(r, n, &runner_rows);
 }
 
 int

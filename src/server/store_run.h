@@ -1,7 +1,7 @@
 /*
- * store_run.h: row helpers shared by store_run.c and store_lease.c (and no
- * other file): text columns into fixed buffers, single-row steps, the
- * active-attempt test and array growth.
+ * store_run.h: row helpers shared by the store files (store.c, store_run.c,
+ * store_lease.c, and no other file): text columns into fixed buffers,
+ * single-row steps, the active-attempt test and compare-and-set results.
  */
 #ifndef MT_STORE_RUN_H
 #define MT_STORE_RUN_H
@@ -52,15 +52,6 @@ static inline int
 exec_n(struct conn *c, int rc)
 {
 	return rc == -1 ? -1 : db_changes(c);
-}
-
-static inline void *
-grow(void *p, size_t n, size_t *cap, size_t size)
-{
-	if (n < *cap)
-		return p;
-	*cap = *cap ? *cap * 2 : 16;
-	return xrealloc(p, *cap * size);
 }
 
 #endif
