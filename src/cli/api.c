@@ -94,6 +94,18 @@ cli_connect(struct cli *c, struct flagset *fs)
 	return 0;
 }
 
+int
+cli_start(struct flagset *fs, int argc, char **argv, struct cli *c)
+{
+	int rc = flags_parse(fs, argc, argv);
+
+	if (rc == 0)
+		rc = flags_max_args(fs, 0);
+	if (rc == 0)
+		rc = cli_connect(c, fs);
+	return rc;
+}
+
 void
 cli_free(struct cli *c)
 {

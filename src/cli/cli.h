@@ -2,7 +2,8 @@
  * cli.h: the internal interface of minitower-cli (cli.md). One header for the
  * small modules of the program: flags (the option parser), profile (the
  * configuration file), out (errors, tables, JSON and log output), api (the
- * connection and requests), follow (event streams) and the cmd_* handlers.
+ * connection and requests), show (GET and print JSON or a table), follow
+ * (event streams) and the cmd_* handlers.
  */
 #ifndef MT_CLI_H
 #define MT_CLI_H
@@ -182,6 +183,10 @@ struct cli {
 /* Loads the config, selects the profile (§2.2), resolves server and token
  * (§2.3) and opens the client. Returns 0 or an exit code (error printed). */
 int cli_connect(struct cli *c, struct flagset *fs);
+/* The start of a command without positional arguments: flags_parse,
+ * flags_max_args(fs, 0), cli_connect. Returns 0 or an exit code (error
+ * printed); c is for cli_free either way. */
+int cli_start(struct flagset *fs, int argc, char **argv, struct cli *c);
 /* As cli_connect without requiring a token or a server (used by login). */
 int cli_load(struct cli *c, struct flagset *fs);
 void cli_free(struct cli *c);
@@ -220,6 +225,33 @@ void api_resp_free(struct api_resp *r);
 char *api_escape(const char *s);
 /* Prints the response as --json output (the raw body re-indented). */
 void api_print_json(const struct api_resp *r);
+
+/* ---- show.c: GET a path, print its JSON or a table of chosen members ---- */
+
+/* A table column: its header and the member of each row object it shows.
+ * COL_TEXT shows strings only (anything else is empty), COL_VALUE any
+ * scalar as jtext prints it; max > 0 cuts the cell to max bytes (at most
+ * 31; COL_VALUE cells are cut to 31 anyway). Arrays of columns end with a
+ * NULL head. */
+enum col_kind { COL_TEXT, COL_VALUE };
+struct column {
+	const char	*head;
+	const char	*key;
+	enum col_kind	 kind;
+	size_t		 max;
+};
+#define COLUMNS_END	{ .head = NULL }
+
+/* Prints the table of cols: one row per element of o's array member key
+ * (none when it is absent), or, with a NULL key, one row of o itself. */
+void show_table(const struct column *cols, const json_t *o, const char *key);
+/* GETs path and prints the raw body with --json (api_print_json), else
+ * show_table(cols, body, key). Returns 0 or an exit code (error printed). */
+int show_get(struct cli *c, const char *path, const struct column *cols, const char *key);
+/* A whole command (named cmd in its usage) with the common flags and no
+ * arguments that shows GET path as show_get does; returns the exit code. */
+int show_cmd(const char *cmd, const char *path, const struct column *cols, const char *key,
+    int argc, char **argv);
 
 /* ---- follow.c: following a run over the event stream (cli.md §5) ---- */
 

@@ -14,64 +14,16 @@
 #include "json.h"
 #include "util.h"
 
-static const char *const app_head[] = { "APP_ID", "SLUG", "DISABLED", "DESCRIPTION", "UPDATED_AT" };
-
-static void
-app_row(struct table *t, const json_t *a)
-{
-	char id[32], dis[8];
-	const char *row[5];
-
-	jtext(a, "app_id", id, sizeof(id));
-	jtext(a, "disabled", dis, sizeof(dis));
-	row[0] = id;
-	row[1] = jstr(a, "slug");
-	row[2] = dis;
-	row[3] = jstr(a, "description");
-	row[4] = jstr(a, "updated_at");
-	table_row(t, row);
-}
-
-/* Parses flags, checks positionals and connects; returns 0 or an exit code. */
-static int
-start(struct flagset *fs, int argc, char **argv, int max_args, struct cli *c)
-{
-	int rc = flags_parse(fs, argc, argv);
-
-	if (rc == 0 && max_args >= 0)
-		rc = flags_max_args(fs, max_args);
-	if (rc == 0)
-		rc = cli_connect(c, fs);
-	return rc;
-}
+static const struct column app_cols[] = {
+	{ "APP_ID", "app_id", COL_VALUE, 0 }, { "SLUG", "slug", COL_TEXT, 0 },
+	{ "DISABLED", "disabled", COL_VALUE, 7 }, { "DESCRIPTION", "description", COL_TEXT, 0 },
+	{ "UPDATED_AT", "updated_at", COL_TEXT, 0 }, COLUMNS_END,
+};
 
 static int
 apps_list(int argc, char **argv)
 {
-	struct flag fl[] = { FLAGS_COMMON, FLAGS_END };
-	struct flagset fs = { .cmd = "apps list", .v = fl };
-	struct cli c = { 0 };
-	struct api_resp r = { 0 };
-	struct table t;
-	int rc = start(&fs, argc, argv, 0, &c);
-
-	if (rc == 0)
-		rc = api_call(&c, "GET", "/api/v1/apps", NULL, &r);
-	if (rc == 0 && c.json) {
-		api_print_json(&r);
-	} else if (rc == 0) {
-		size_t i;
-		const json_t *a;
-
-		table_init(&t, app_head, 5);
-		json_array_foreach(json_object_get(r.json, "apps"), i, a)
-			app_row(&t, a);
-		table_print(&t);
-	}
-	api_resp_free(&r);
-	cli_free(&c);
-	flags_free(&fs);
-	return rc;
+	return show_cmd("apps list", "/api/v1/apps", app_cols, "apps", argc, argv);
 }
 
 static int
@@ -80,8 +32,6 @@ apps_get(int argc, char **argv)
 	struct flag fl[] = { FLAGS_COMMON, FLAGS_END };
 	struct flagset fs = { .cmd = "apps get", .args = "<app>", .v = fl };
 	struct cli c = { 0 };
-	struct api_resp r = { 0 };
-	struct table t;
 	char *path = NULL, *esc;
 	int rc = flags_parse(&fs, argc, argv);
 
@@ -93,17 +43,9 @@ apps_get(int argc, char **argv)
 		esc = api_escape(fs.pos[0]);
 		path = xasprintf("/api/v1/apps/%s", esc);
 		free(esc);
-		rc = api_call(&c, "GET", path, NULL, &r);
-	}
-	if (rc == 0 && c.json) {
-		api_print_json(&r);
-	} else if (rc == 0) {
-		table_init(&t, app_head, 5);
-		app_row(&t, r.json);
-		table_print(&t);
+		rc = show_get(&c, path, app_cols, NULL);
 	}
 	free(path);
-	api_resp_free(&r);
 	cli_free(&c);
 	flags_free(&fs);
 	return rc;
@@ -173,41 +115,26 @@ cmd_apps(int argc, char **argv)
 
 /* ---- versions ---- */
 
-static const char *const version_head[] = { "VERSION_NO", "VERSION_ID", "ENTRYPOINT", "SHA256", "CREATED_AT" };
+static const struct column version_cols[] = {
+	{ "VERSION_NO", "version_no", COL_VALUE, 0 }, { "VERSION_ID", "version_id", COL_VALUE, 0 },
+	{ "ENTRYPOINT", "entrypoint", COL_TEXT, 0 }, { "SHA256", "artifact_sha256", COL_TEXT, 12 },
+	{ "CREATED_AT", "created_at", COL_TEXT, 0 }, COLUMNS_END,
+};
 
-static void
-version_row(struct table *t, const json_t *v)
-{
-	char no[32], id[32], sha[13];
-	const char *row[5];
-
-	jtext(v, "version_no", no, sizeof(no));
-	jtext(v, "version_id", id, sizeof(id));
-	snprintf(sha, sizeof(sha), "%s", jstr(v, "artifact_sha256"));
-	row[0] = no;
-	row[1] = id;
-	row[2] = jstr(v, "entrypoint");
-	row[3] = sha;
-	row[4] = jstr(v, "created_at");
-	table_row(t, row);
-}
-
-/* GET /api/v1/apps/{app}/versions for the --app (or profile) app. */
+/* The versions path of the --app (or profile) app, into *path (caller
+ * frees); returns 0 or an exit code. */
 static int
-list_versions(struct cli *c, struct flagset *fs, struct api_resp *r)
+versions_path(struct cli *c, struct flagset *fs, char **path)
 {
 	const char *app = cli_app(c, fs);
-	char *esc, *path;
-	int rc;
+	char *esc;
 
 	if (*app == '\0')
 		return cli_fail(EXIT_FAIL, "app is required (--app or profile default app)");
 	esc = api_escape(app);
-	path = xasprintf("/api/v1/apps/%s/versions", esc);
-	rc = api_call(c, "GET", path, NULL, r);
+	*path = xasprintf("/api/v1/apps/%s/versions", esc);
 	free(esc);
-	free(path);
-	return rc;
+	return 0;
 }
 
 static int
@@ -216,24 +143,14 @@ versions_list(int argc, char **argv)
 	struct flag fl[] = { FLAGS_COMMON, FLAG_APP, FLAGS_END };
 	struct flagset fs = { .cmd = "versions list", .v = fl };
 	struct cli c = { 0 };
-	struct api_resp r = { 0 };
-	struct table t;
-	int rc = start(&fs, argc, argv, 0, &c);
+	char *path = NULL;
+	int rc = cli_start(&fs, argc, argv, &c);
 
 	if (rc == 0)
-		rc = list_versions(&c, &fs, &r);
-	if (rc == 0 && c.json) {
-		api_print_json(&r);
-	} else if (rc == 0) {
-		size_t i;
-		const json_t *v;
-
-		table_init(&t, version_head, 5);
-		json_array_foreach(json_object_get(r.json, "versions"), i, v)
-			version_row(&t, v);
-		table_print(&t);
-	}
-	api_resp_free(&r);
+		rc = versions_path(&c, &fs, &path);
+	if (rc == 0)
+		rc = show_get(&c, path, version_cols, "versions");
+	free(path);
 	cli_free(&c);
 	flags_free(&fs);
 	return rc;
@@ -269,7 +186,7 @@ versions_get(int argc, char **argv)
 	struct api_resp r = { 0 };
 	struct pick p = { 0 };
 	const char *vs, *ve, *body;
-	struct table t;
+	char *path = NULL;
 	int rc = flags_parse(&fs, argc, argv);
 
 	if (rc == 0 && fs.npos != 1)
@@ -279,7 +196,9 @@ versions_get(int argc, char **argv)
 	if (rc == 0)
 		rc = cli_connect(&c, &fs);
 	if (rc == 0)
-		rc = list_versions(&c, &fs, &r);
+		rc = versions_path(&c, &fs, &path);
+	if (rc == 0)
+		rc = api_call(&c, "GET", path, NULL, &r);
 	if (rc != 0)
 		goto out;
 	body = buf_str(&r.raw.body);
@@ -294,12 +213,11 @@ versions_get(int argc, char **argv)
 	} else {
 		json_t *v = json_loadb(p.s, (size_t)(p.e - p.s), JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
 
-		table_init(&t, version_head, 5);
-		version_row(&t, v);
-		table_print(&t);
+		show_table(version_cols, v, NULL);
 		json_decref(v);
 	}
 out:
+	free(path);
 	api_resp_free(&r);
 	cli_free(&c);
 	flags_free(&fs);
@@ -334,18 +252,15 @@ versions_upload(int argc, char **argv)
 	struct flagset fs = { .cmd = "versions upload", .v = fl };
 	struct cli c = { 0 };
 	struct api_resp r = { 0 };
-	char *esc = NULL, *path = NULL, *copy = NULL;
-	const char *app, *file;
-	int rc = start(&fs, argc, argv, 0, &c);
+	char *path = NULL, *copy = NULL;
+	const char *file;
+	int rc = cli_start(&fs, argc, argv, &c);
 
+	if (rc == 0)
+		rc = versions_path(&c, &fs, &path);
 	if (rc != 0)
 		goto out;
-	app = cli_app(&c, &fs);
 	file = flags_str(&fs, "file");
-	if (*app == '\0') {
-		rc = cli_fail(EXIT_FAIL, "app is required (--app or profile default app)");
-		goto out;
-	}
 	if (*file == '\0') {
 		rc = cli_fail(EXIT_FAIL, "--file is required");
 		goto out;
@@ -355,17 +270,14 @@ versions_upload(int argc, char **argv)
 		goto out;
 	}
 	copy = xstrdup(file);
-	esc = api_escape(app);
-	path = xasprintf("/api/v1/apps/%s/versions", esc);
 	rc = api_upload(&c, path, file, basename(copy), &r);
 	if (rc == 0 && c.json)
 		api_print_json(&r);
 	else if (rc == 0)
 		printf("Uploaded version %lld for app %s (sha256:%.12s)\n", (long long)jint(r.json, "version_no"),
-		    q(app), jstr(r.json, "artifact_sha256"));
+		    q(cli_app(&c, &fs)), jstr(r.json, "artifact_sha256"));
 out:
 	free(copy);
-	free(esc);
 	free(path);
 	api_resp_free(&r);
 	cli_free(&c);

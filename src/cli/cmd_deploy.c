@@ -103,12 +103,8 @@ cmd_deploy(int argc, char **argv)
 	const char *tmpdir = getenv("TMPDIR");
 	char *tmp = xasprintf("%s/minitower-artifact-XXXXXX", tmpdir != NULL && *tmpdir != '\0' ? tmpdir : "/tmp");
 	char *esc = NULL, *path = NULL;
-	int fd = -1, rc = flags_parse(&fs, argc, argv);
+	int fd = -1, rc = cli_start(&fs, argc, argv, &c);
 
-	if (rc == 0)
-		rc = flags_max_args(&fs, 0);
-	if (rc == 0)
-		rc = cli_connect(&c, &fs);
 	if (rc != 0)
 		goto out;
 	fd = mkstemp(tmp);

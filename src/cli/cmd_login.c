@@ -250,11 +250,7 @@ cmd_me(int argc, char **argv)
 	struct api_resp r = { 0 };
 	int rc;
 
-	rc = flags_parse(&fs, argc, argv);
-	if (rc == 0)
-		rc = flags_max_args(&fs, 0);
-	if (rc == 0)
-		rc = cli_connect(&c, &fs);
+	rc = cli_start(&fs, argc, argv, &c);
 	if (rc == 0)
 		rc = api_call(&c, "GET", "/api/v1/me", NULL, &r);
 	if (rc != 0)

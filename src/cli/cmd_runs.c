@@ -1,7 +1,7 @@
 /*
  * cmd_runs: `runs create|list|get|cancel|retry|watch|logs` (cli.md §4.11).
  * watch and logs --follow hand over to follow.c; `run` (cmd_run.c) shares
- * the run table and the newest-run lookup.
+ * the creation call and its output line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,25 +11,12 @@
 #include "json.h"
 #include "util.h"
 
-static const char *const run_head[] = { "RUN_ID", "RUN_NO", "APP", "STATUS", "VERSION", "QUEUED_AT" };
-
-static void
-run_row(struct table *t, const json_t *r)
-{
-	char id[32], no[32], ver[32];
-	const char *row[6];
-
-	jtext(r, "run_id", id, sizeof(id));
-	jtext(r, "run_no", no, sizeof(no));
-	jtext(r, "version_no", ver, sizeof(ver));
-	row[0] = id;
-	row[1] = no;
-	row[2] = jstr(r, "app_slug");
-	row[3] = jstr(r, "status");
-	row[4] = ver;
-	row[5] = jstr(r, "queued_at");
-	table_row(t, row);
-}
+static const struct column run_cols[] = {
+	{ "RUN_ID", "run_id", COL_VALUE, 0 }, { "RUN_NO", "run_no", COL_VALUE, 0 },
+	{ "APP", "app_slug", COL_TEXT, 0 }, { "STATUS", "status", COL_TEXT, 0 },
+	{ "VERSION", "version_no", COL_VALUE, 0 }, { "QUEUED_AT", "queued_at", COL_TEXT, 0 },
+	COLUMNS_END,
+};
 
 /* Appends "\"key\":" to an object under construction in b (which starts
  * with "{"), with a comma unless it is the first member. */
@@ -182,7 +169,6 @@ runs_list(int argc, char **argv)
 	};
 	struct flagset fs = { .cmd = "runs list", .v = fl };
 	struct cli c = { 0 };
-	struct api_resp r = { 0 };
 	struct buf path;
 	int64_t limit, offset;
 	int rc = flags_parse(&fs, argc, argv);
@@ -212,22 +198,9 @@ runs_list(int argc, char **argv)
 		add_query(&path, "status", flags_str(&fs, "status"));
 	buf_addf(&path, "%climit=%lld&offset=%lld", strchr(buf_str(&path), '?') != NULL ? '&' : '?',
 	    (long long)limit, (long long)offset);
-	rc = api_call(&c, "GET", buf_str(&path), NULL, &r);
-	if (rc == 0 && c.json) {
-		api_print_json(&r);
-	} else if (rc == 0) {
-		struct table t;
-		size_t i;
-		const json_t *run;
-
-		table_init(&t, run_head, 6);
-		json_array_foreach(json_object_get(r.json, "runs"), i, run)
-			run_row(&t, run);
-		table_print(&t);
-	}
+	rc = show_get(&c, buf_str(&path), run_cols, "runs");
 out:
 	buf_free(&path);
-	api_resp_free(&r);
 	cli_free(&c);
 	flags_free(&fs);
 	return rc;
@@ -254,24 +227,13 @@ runs_get(int argc, char **argv)
 	struct flag fl[] = { FLAGS_COMMON, FLAGS_END };
 	struct flagset fs = { .cmd = "runs get", .args = "<run-id>", .v = fl };
 	struct cli c = { 0 };
-	struct api_resp r = { 0 };
 	char path[64];
 	int64_t id = 0;
 	int rc = one_run(&fs, argc, argv, "get", &c, &id);
 
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)id);
 	if (rc == 0)
-		rc = api_call(&c, "GET", path, NULL, &r);
-	if (rc == 0 && c.json) {
-		api_print_json(&r);
-	} else if (rc == 0) {
-		struct table t;
-
-		table_init(&t, run_head, 6);
-		run_row(&t, r.json);
-		table_print(&t);
-	}
-	api_resp_free(&r);
+		rc = show_get(&c, path, run_cols, NULL);
 	cli_free(&c);
 	flags_free(&fs);
 	return rc;

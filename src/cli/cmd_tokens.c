@@ -63,48 +63,16 @@ out:
 	return rc;
 }
 
+static const struct column token_cols[] = {
+	{ "TOKEN_ID", "token_id", COL_VALUE, 0 }, { "NAME", "name", COL_TEXT, 0 },
+	{ "ROLE", "role", COL_TEXT, 0 }, { "CREATED_AT", "created_at", COL_TEXT, 0 },
+	{ "LAST_USED_AT", "last_used_at", COL_TEXT, 0 }, COLUMNS_END,
+};
+
 static int
 tokens_list(int argc, char **argv)
 {
-	static const char *const head[] = { "TOKEN_ID", "NAME", "ROLE", "CREATED_AT", "LAST_USED_AT" };
-	struct flag fl[] = { FLAGS_COMMON, FLAGS_END };
-	struct flagset fs = { .cmd = "tokens list", .v = fl };
-	struct cli c = { 0 };
-	struct api_resp r = { 0 };
-	int rc = flags_parse(&fs, argc, argv);
-
-	if (rc == 0)
-		rc = flags_max_args(&fs, 0);
-	if (rc == 0)
-		rc = cli_connect(&c, &fs);
-	if (rc == 0)
-		rc = api_call(&c, "GET", "/api/v1/tokens", NULL, &r);
-	if (rc == 0 && c.json) {
-		api_print_json(&r);
-	} else if (rc == 0) {
-		struct table t;
-		size_t i;
-		const json_t *tok;
-
-		table_init(&t, head, 5);
-		json_array_foreach(json_object_get(r.json, "tokens"), i, tok) {
-			char id[32];
-			const char *row[5];
-
-			jtext(tok, "token_id", id, sizeof(id));
-			row[0] = id;
-			row[1] = jstr(tok, "name");
-			row[2] = jstr(tok, "role");
-			row[3] = jstr(tok, "created_at");
-			row[4] = jstr(tok, "last_used_at");
-			table_row(&t, row);
-		}
-		table_print(&t);
-	}
-	api_resp_free(&r);
-	cli_free(&c);
-	flags_free(&fs);
-	return rc;
+	return show_cmd("tokens list", "/api/v1/tokens", token_cols, "tokens", argc, argv);
 }
 
 static int
@@ -153,48 +121,16 @@ cmd_tokens(int argc, char **argv)
 	return subcmd_dispatch("tokens", table, "tokens <create|list|revoke> ...", argc, argv);
 }
 
+static const struct column runner_cols[] = {
+	{ "RUNNER_ID", "runner_id", COL_VALUE, 0 }, { "NAME", "name", COL_TEXT, 0 },
+	{ "ENVIRONMENT", "environment", COL_TEXT, 0 }, { "STATUS", "status", COL_TEXT, 0 },
+	{ "LAST_SEEN_AT", "last_seen_at", COL_TEXT, 0 }, COLUMNS_END,
+};
+
 static int
 runners_list(int argc, char **argv)
 {
-	static const char *const head[] = { "RUNNER_ID", "NAME", "ENVIRONMENT", "STATUS", "LAST_SEEN_AT" };
-	struct flag fl[] = { FLAGS_COMMON, FLAGS_END };
-	struct flagset fs = { .cmd = "runners list", .v = fl };
-	struct cli c = { 0 };
-	struct api_resp r = { 0 };
-	int rc = flags_parse(&fs, argc, argv);
-
-	if (rc == 0)
-		rc = flags_max_args(&fs, 0);
-	if (rc == 0)
-		rc = cli_connect(&c, &fs);
-	if (rc == 0)
-		rc = api_call(&c, "GET", "/api/v1/admin/runners", NULL, &r);
-	if (rc == 0 && c.json) {
-		api_print_json(&r);
-	} else if (rc == 0) {
-		struct table t;
-		size_t i;
-		const json_t *run;
-
-		table_init(&t, head, 5);
-		json_array_foreach(json_object_get(r.json, "runners"), i, run) {
-			char id[32];
-			const char *row[5];
-
-			jtext(run, "runner_id", id, sizeof(id));
-			row[0] = id;
-			row[1] = jstr(run, "name");
-			row[2] = jstr(run, "environment");
-			row[3] = jstr(run, "status");
-			row[4] = jstr(run, "last_seen_at");
-			table_row(&t, row);
-		}
-		table_print(&t);
-	}
-	api_resp_free(&r);
-	cli_free(&c);
-	flags_free(&fs);
-	return rc;
+	return show_cmd("runners list", "/api/v1/admin/runners", runner_cols, "runners", argc, argv);
 }
 
 int
