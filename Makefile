@@ -49,7 +49,7 @@ $(LIB): $(call obj,$(LIB_SRC))
 $(O)/gen/migrations.h: $(MIGRATIONS) scripts/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
-$(O)/src/server/db.o: $(O)/gen/migrations.h
+$(O)/src/server/db.o $(O)/tests/unit/test_db.o: $(O)/gen/migrations.h
 
 $(BIN)/minitowerd: $(call obj,$(SERVER_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
