@@ -353,6 +353,8 @@ def test_run_workload_exact():
         if r is not None:
             assert r[0] == 0, r[1]
         SEEN.update(n for n, _ in samples)
+        SEEN_LABELS.update(((n, tuple(sorted(k for k, _ in lb if k != "le"))) for n, lb in samples))
+        record_types(s)
 
 
 def queried_metrics():
@@ -374,6 +376,56 @@ def queried_metrics():
 
 
 SEEN = set()      # metric names in the real scrapes of the two workloads
+SEEN_LABELS = set()   # (sample name, sorted label names without le) of those scrapes
+SEEN_TYPES = {}   # family -> TYPE in those scrapes
+
+
+def readme_monitoring():
+    """The README's Monitoring section: {family: (type, [labels])} from its
+    table and the queries of its promql block."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    sec = text[text.index("## Monitoring"):]
+    nxt = sec.find("\n## ", 5)
+    sec = sec if nxt < 0 else sec[:nxt]
+    table = {}
+    for m in re.finditer(r"^\| `(minitower_[a-z_]+)` \| (\w+) \| (.*) \|$", sec, re.M):
+        table[m.group(1)] = (m.group(2), re.findall(r"`([a-z_]+)`", m.group(3)))
+    block = sec[sec.index("```promql") + len("```promql"):]
+    queries = [q.strip() for q in block[:block.index("```")].splitlines() if q.strip()]
+    return table, queries, sec
+
+
+def family_of(sample):
+    for suffix in ("_bucket", "_sum", "_count"):
+        if sample.endswith(suffix) and sample[:-len(suffix)] in SEEN_TYPES:
+            return sample[:-len(suffix)]
+    return sample
+
+
+def test_readme_monitoring_is_true():
+    """Every family in the README's table is in the real scrapes with that
+    type and those labels, every family of the scrapes is in the table, and
+    the quick check and scrape config name real things."""
+    if not SEEN:
+        raise Skip("the run workloads did not run")
+    table, queries, sec = readme_monitoring()
+    assert len(table) >= 14 and queries, (table, queries)
+    assert set(table) == set(SEEN_TYPES), "README table %s vs scrapes %s" % (
+        sorted(set(table) ^ set(SEEN_TYPES)), sorted(SEEN_TYPES))
+    for fam, (typ, labels) in table.items():
+        assert SEEN_TYPES[fam] == typ, (fam, typ, SEEN_TYPES[fam])
+        got = {lb for n, lb in SEEN_LABELS if family_of(n) == fam}
+        assert got == {tuple(labels)}, (fam, labels, got)
+    for q in queries:
+        for name in re.findall(r"\bminitower_[a-z_]+\b", q):
+            assert name in SEEN, (q, name)
+    assert "grep minitower_runs_pending" in sec and 'targets: ["127.0.0.1:8080"]' in sec
+
+
+def record_types(s):
+    """Adds the TYPE of every family of a real scrape to SEEN_TYPES."""
+    SEEN_TYPES.update(parse(scrape(s))[1])
 
 
 def test_dashboard_metrics_in_real_scrapes():
@@ -424,6 +476,8 @@ def test_reaper_retry_and_dead_exact():
             assert values(samples, fam) == {}, fam
         assert values(samples, "minitower_runs_pending") == {}
         SEEN.update(n for n, _ in samples)
+        SEEN_LABELS.update(((n, tuple(sorted(k for k, _ in lb if k != "le"))) for n, lb in samples))
+        record_types(s)
 
 
 # ---- a real Prometheus ---------------------------------------------------
@@ -491,6 +545,10 @@ def test_prometheus_scrapes_minitowerd():
             assert result, "prometheus never answered %s; log:\n%s" % (query, log.read()[-3000:])
             total = sum(float(r["value"][1]) for r in result)
             assert total == want, result
+            for q in readme_monitoring()[1]:   # the README's PromQL examples evaluate
+                prom_query(port, q)
+            assert prom_query(port, "sum(minitower_runs_pending) or vector(0)")[0]["value"][1] == \
+                ("3" if runs_api else "0")
             if runs_api:
                 labels = result[0]["metric"]
                 assert (labels["team"], labels["app"], labels["environment"]) == ("acme", "hello", "default")
@@ -633,6 +691,7 @@ def test_demo_stack_dashboard_queries():
 
 TESTS = [test_http_requests_exact, test_path_label_bounded, test_metrics_token, test_run_workload_exact,
          test_reaper_retry_and_dead_exact, test_dashboard_metrics_in_real_scrapes,
+         test_readme_monitoring_is_true,
          test_prometheus_scrapes_minitowerd, test_demo_script_feeds_metrics, test_demo_stack_dashboard_queries]
 
 
