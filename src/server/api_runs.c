@@ -531,7 +531,7 @@ cancelled(const struct run *r, const char *old, int64_t attempt_no)
 	if (strcmp(old, "queued") == 0 && strcmp(r->status, "cancelled") == 0) {
 		metrics_run_completed(r->team_slug, r->app_slug, "cancelled", -1, -1,
 		    metrics_span_s(r->queued_at, r->finished_at));
-		runs_log_finished(r->id, 0, r->team_slug, r->app_slug, "cancelled", "cancel");
+		runs_log_finished(r->id, attempt_no, r->team_slug, r->app_slug, "cancelled", "cancel");
 	} else if (strcmp(old, r->status) != 0 && strcmp(r->status, "cancelling") == 0) {
 		log_info("run cancel requested", "run_id=%d attempt_no=%d team=%s app=%s", r->id,
 		    attempt_no, r->team_slug, r->app_slug);

@@ -250,7 +250,9 @@ int store_run_get(int64_t team_id, int64_t run_id, struct run *out, struct err *
 int store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct err *err);
 int store_run_summary(int64_t team_id, struct run_summary *out, struct err *err);
 /* Cancels (api.md §1.6.7) and returns the run afterwards; old_status is
- * the status before, *attempt_no the active attempt (0 when none). */
+ * the status before, *attempt_no the run's latest attempt: the active one
+ * when there is one (at most one, and always the latest), 0 when the run was
+ * never leased. */
 int store_run_cancel(int64_t team_id, int64_t run_id, struct run *out,
     char old_status[STORE_STATUS_MAX], int64_t *attempt_no, struct err *err);
 

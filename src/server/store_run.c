@@ -261,12 +261,12 @@ store_run_summary(int64_t team_id, struct run_summary *out, struct err *err)
 	return 0;
 }
 
-/* The active attempt number of a run (0 when none). */
+/* The latest attempt number of a run (0 when it was never leased). */
 static int
-active_attempt_no(struct conn *c, int64_t run_id, int64_t *no, struct err *err)
+last_attempt_no(struct conn *c, int64_t run_id, int64_t *no, struct err *err)
 {
-	sqlite3_stmt *st = db_prep(c, "SELECT attempt_no FROM run_attempts WHERE run_id=? AND "
-	    "status IN " ACTIVE, "i", run_id);
+	sqlite3_stmt *st = db_prep(c, "SELECT COALESCE(MAX(attempt_no),0) FROM run_attempts "
+	    "WHERE run_id=?", "i", run_id);
 	int rc = one_row(c, st, err);
 
 	*no = 0;
@@ -307,7 +307,7 @@ store_run_cancel(int64_t team_id, int64_t run_id, struct run *out,
 	if (c == NULL)
 		return -1;
 	if (load_run(c, team_id, run_id, out, err) == -1 ||
-	    active_attempt_no(c, run_id, attempt_no, err) == -1)
+	    last_attempt_no(c, run_id, attempt_no, err) == -1)
 		goto fail;
 	snprintf(old_status, STORE_STATUS_MAX, "%s", out->status);
 	if (apply_cancel(c, out->status, run_id, now_ms(), err) == -1)

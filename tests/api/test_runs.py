@@ -231,6 +231,18 @@ def cancel_transitions(s):
     eq(w.c.call("POST", "/api/v1/runs/99999999/cancel", token=w.token).error(),
        (404, "not_found", "run not found"))
     eq(len([x for x in s.logs("run cancel requested") if x["run_id"] == leased]), 1)
+    # run finished carries attempt_no unless the run was never leased
+    # (observability.md §2.2): a released run cancelled while queued names
+    # its last attempt.
+    finished = lambda rid: [x for x in s.logs("run finished") if x["run_id"] == rid]
+    check(wait_for(lambda: finished(q)), "run finished logged")
+    check("attempt_no" not in finished(q)[0], finished(q))
+    back = w.create().json["run_id"]
+    l = rn.lease().json
+    eq(rn.release(back, l["lease_token"]).status, 200)
+    eq(w.cancel(back).json["status"], "cancelled")
+    check(wait_for(lambda: finished(back)), "run finished logged")
+    eq((finished(back)[0].get("attempt_no"), finished(back)[0]["reason"]), (1, "cancel"))
 
 
 @test
