@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -766,6 +767,24 @@ first_call(struct hreq *h)
 	return false;
 }
 
+/* libmicrohttpd 0.9.75 with epoll can miss a FIN that arrives together with
+ * body bytes (a short read clears its read-ready flag), so a client that hung
+ * up mid-body would keep its connection, and an upload its temporary file,
+ * until the 30 s timeout. A Content-Length body whose client has closed and
+ * left nothing unread can never complete: the request ends at once. */
+static bool
+body_abandoned(struct hreq *h)
+{
+	const union MHD_ConnectionInfo *ci;
+	int unread = 0;
+
+	if (h->content_length < 0 || (int64_t)h->rq.body.len >= h->content_length ||
+	    !http_client_gone(&h->rq))
+		return false;
+	ci = MHD_get_connection_info(h->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci != NULL && ioctl(ci->connect_fd, FIONREAD, &unread) == 0 && unread == 0;
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -777,8 +796,13 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (h == NULL) {
 		h = hreq_new(conn, url, method);
 		*con_cls = h;
-		if (first_call(h))
-			h->phase = PH_DONE;
+		if (!first_call(h))
+			return MHD_YES;
+		h->phase = PH_DONE;
+		/* a body still to come is not waited for (api.md §0.10, §1.5.1):
+		 * MHD then skips 100-continue and closes the connection */
+		if (h->content_length > 0 || http_header(&h->rq, "Transfer-Encoding") != NULL)
+			return send_response(h);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -796,7 +820,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		} else if (buf_add(&h->rq.body, upload_data, n) == -1) {
 			h->too_large = true;
 		}
-		return MHD_YES;
+		return body_abandoned(h) ? MHD_NO : MHD_YES;
 	}
 	if (h->phase == PH_DONE)
 		return send_response(h);
