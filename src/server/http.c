@@ -53,6 +53,7 @@ struct hreq {
 	bool		 too_large;
 	bool		 cors_allowed;
 	bool		 is_upload;
+	bool		 preflight;	/* answered by the CORS layer */
 	bool		 upload_started, upload_done;
 	int		 upload_fd;
 	crypto_hash_sha256_state sha;
@@ -748,7 +749,7 @@ first_call(struct hreq *h)
 		h->cors_allowed = cors_origin_allowed(origin);
 		if (strcmp(h->rq.method, "OPTIONS") == 0) {
 			resp_empty(&h->rs, 204);
-			h->sent_status = -1;	/* not counted in metrics */
+			h->preflight = true;	/* not counted in metrics */
 			return true;
 		}
 	}
@@ -869,7 +870,7 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	label = routes_label(&h->rq);
 	if (h->rs.on_complete != NULL)
 		h->rs.on_complete(h->rs.on_complete_arg, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-	if (h->sent_status > 0)
+	if (h->sent_status > 0 && !h->preflight)
 		metrics_http(method_label(h->rq.method), label, h->sent_status, secs,
 		    h->content_length > 0 ? h->content_length : 0, h->sent_bytes);
 	if (h->sent_status != 0 && cfg->access_log)

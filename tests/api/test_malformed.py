@@ -816,6 +816,9 @@ def methods_and_streams(f):
                 body = None if m in ("GET", "HEAD", "OPTIONS", "TRACE") else b'{"status":"x"}'
                 f.req(m, path, body, token=tok, lease=w.lease["cancelling"] if runner else None, headers=hdrs,
                       op=ops.get(path, "logs_post" if runner else None))
+    # CORS preflights answered by the CORS layer are not counted (observability.md §1.2)
+    m = f.req("GET", "/metrics", token=METRICS_TOKEN, expect=200)
+    check(b'method="OPTIONS",path="/api/v1/apps",status="204"' not in m.data, "preflights counted")
     # event streams of a live run: opened, read a little, dropped, and with odd resume points
     for le, q in [("", ""), ("5", ""), ("x", ""), ("", "?attempt=1"), ("", "?after_seq=99999999999999999999"),
                   ("99999", "?attempt=1"), ("", "?attempt=2")]:
