@@ -4,12 +4,15 @@ a crash or a partial write"). One real minitowerd gets a deterministic
 headers, multipart uploads and raw-socket garbage on every endpoint of
 docs/api-endpoints.md. Every answer must be < 500 and carry the JSON error
 envelope (libmicrohttpd's own answers are allowed only where api.md §0.7
-says so, on the raw-socket cases); a request that fails, and every GET,
+says so, on the raw-socket cases; its 505 to a request line naming HTTP/2
+is the one 5xx allowed); a request that fails, and every GET,
 must leave the database exactly as it was, and a request that succeeds may
 only add rows where its endpoint adds them. After each group the process
 must be alive and /health must answer; at the end the database passes
 integrity_check and foreign_key_check, and the objects directory holds
-exactly the artifacts that versions reference. One TAP line per group."""
+exactly the artifacts that versions reference. One TAP line per group.
+
+    python3 tests/api/test_malformed.py [group ...]     (MT_BIN=build/address/bin for ASan)"""
 
 import collections
 import gzip
