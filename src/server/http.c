@@ -344,8 +344,9 @@ set_client_addr(struct hreq *h)
 		    h->rq.client_addr, sizeof(h->rq.client_addr));
 }
 
+/* A new request; nul_path: the decoded path held a NUL (no route). */
 static struct hreq *
-hreq_new(struct MHD_Connection *conn, const char *url, const char *method)
+hreq_new(struct MHD_Connection *conn, const char *url, const char *method, bool nul_path)
 {
 	struct hreq *h = xcalloc(1, sizeof(*h));
 	const char *cl;
@@ -370,6 +371,8 @@ hreq_new(struct MHD_Connection *conn, const char *url, const char *method)
 	set_request_id(h);
 	set_client_addr(h);
 	routes_match(&h->rq);
+	if (nul_path)
+		h->rq.route = NULL;	/* 404 "route not found", api.md §0.11 */
 	h->limit = routes_body_limit(&h->rq);
 	h->is_upload = routes_is_upload(&h->rq);
 	h->content_length = -1;
@@ -786,6 +789,24 @@ body_abandoned(struct hreq *h)
 	return ci != NULL && ioctl(ci->connect_fd, FIONREAD, &unread) == 0 && unread == 0;
 }
 
+/* MHD hands the access handler the decoded path, cut at a decoded NUL. The
+ * URI log callback sees the raw request target first: a %00 in its path
+ * marks the request (through con_cls) so that it gets the 404 of api.md
+ * §0.11 rather than the route of the shortened path. */
+static char nul_path_mark;
+
+static void *
+uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	size_t i;
+
+	(void)cls; (void)conn;
+	for (i = 0; uri[i] != '\0' && uri[i] != '?'; i++)
+		if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+			return &nul_path_mark;
+	return NULL;
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -794,8 +815,10 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	struct hreq *h = *con_cls;
 
 	(void)cls; (void)version;
-	if (h == NULL) {
-		h = hreq_new(conn, url, method);
+	if (h == NULL || (void *)h == &nul_path_mark) {
+		bool nul = h != NULL;
+
+		h = hreq_new(conn, url, method, nul);
 		*con_cls = h;
 		if (!first_call(h))
 			return MHD_YES;
@@ -862,7 +885,7 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	const char *label;
 
 	(void)cls; (void)conn;
-	if (h == NULL)
+	if (h == NULL || (void *)h == &nul_path_mark)
 		return;
 	*con_cls = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -938,6 +961,7 @@ http_start(const struct config *c, struct err *err)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 	    cfg->listen_host != NULL ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END,
 	    (struct sockaddr *)&ss, MHD_OPTION_END);
 	if (daemon_ == NULL)

@@ -47,6 +47,12 @@ def unknown_routes_and_methods(s):
     assert st == 405 and h["allow"] == "GET"
     st, _, body = s.req("DELETE", "/api/v1/me")
     assert st == 401 and err(body) == ("unauthorized", "invalid or missing token")
+    # a decoded path with a NUL is not the route before the NUL (api.md §0.11)
+    for path in ("/health%00x", "/health%00", "/api/v1/auth/options%00", "/ready%00?x=1"):
+        st, _, body = s.req("GET", path)
+        assert st == 404 and err(body) == ("not_found", "route not found"), (path, st, body)
+    st, _, body = s.req("GET", "/health?x=%00")   # a NUL in the query is not in the path
+    assert st == 200, body
 
 
 @t.test
