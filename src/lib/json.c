@@ -86,6 +86,7 @@ json_decode(const char *data, size_t len, bool empty_ok, json_t **out)
 		json_decref(v);
 		v = json_object();
 	}
+	json_order_last_keys(data + i, len - i, v);
 	*out = v;
 	return 0;
 }

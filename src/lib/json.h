@@ -24,6 +24,12 @@ int json_decode(const char *data, size_t len, bool empty_ok, json_t **out);
  * key winning; a JSON null counts as absent. Returns a borrowed value or NULL. */
 json_t *json_field(const json_t *o, const char *name);
 
+/* Re-orders the objects of v, decoded from data, so that a repeated key sits
+ * where it last occurs in data, as the last-wins rule of json_field needs
+ * (json_order.c). Does nothing unless some object of v has keys that fold
+ * together. */
+void json_order_last_keys(const char *data, size_t len, json_t *v);
+
 /* Field readers over json_field. Each returns 1 when present and of the right
  * type (value stored), 0 when absent, -1 when of the wrong type. Strings are
  * borrowed; *len gets the byte length (strings may hold NUL). */

@@ -133,6 +133,9 @@ test_json_encode(void **state)
 	free(s);
 }
 
+#define LW "{\"slug\":\"a\",\"Slug\":\"b\",\"name\":\"n\\\"}{\",\"slug\":\"c\"," \
+    "\"list\":[1,{\"x\":{\"k\":\"x\",\"K\":\"y\",\"k\":\"z\"}}]}"
+
 static void
 test_json_decode_rules(void **state)
 {
@@ -153,6 +156,16 @@ test_json_decode_rules(void **state)
 	assert_int_equal(json_decode("{\"slug\":\"a\",\"SLUG\":\"b\"} trailing", 33, false, &v), 0);
 	assert_int_equal(json_get_str(v, "slug", &s, &n), 1);
 	assert_string_equal(s, "b");
+	json_decref(v);
+	/* last wins across case variants even when a key repeats exactly */
+	assert_int_equal(json_decode(LW, strlen(LW), false, &v), 0);
+	assert_int_equal(json_get_str(v, "slug", &s, &n), 1);
+	assert_string_equal(s, "c");
+	assert_int_equal(json_get_str(json_field(json_array_get(json_field(v, "list"), 1), "x"),
+	    "k", &s, &n), 1);
+	assert_string_equal(s, "z");
+	assert_int_equal(json_get_str(v, "name", &s, &n), 1);
+	assert_string_equal(s, "n\"}{");
 	json_decref(v);
 	assert_int_equal(json_decode("\"\\ud800\"", 8, false, &v), -1);
 	assert_int_equal(json_decode("[1e999]", 7, false, &v), -1);
