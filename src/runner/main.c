@@ -48,8 +48,12 @@ signal_main(void *arg)
 		pgid = atomic_load(&ag->job_pgid);
 		if (lvl >= 3 && pgid > 1)
 			kill(-pgid, SIGKILL);
-		if (lvl == 2)	/* close a waiting lease request */
-			client_interrupt(ag->http);
+		if (lvl == 2) {	/* close a waiting lease request */
+			pthread_mutex_lock(&ag->http_mu);
+			if (ag->http != NULL)
+				client_interrupt(ag->http);
+			pthread_mutex_unlock(&ag->http_mu);
+		}
 		if (write(ag->wake_fd, &one, sizeof(one)) < 0)
 			(void)one;
 	}
@@ -253,6 +257,7 @@ main(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_mutex_init(&ag.http_mu, NULL);
 	ag.http = client_new(ag.cfg.server_url);
 	ag.hb_http = client_new(ag.cfg.server_url);
 	ag.ship_http = client_new(ag.cfg.server_url);
@@ -263,7 +268,10 @@ main(void)
 	while (atomic_load(&ag.drain) == 0)
 		lease_once(&ag, &warned_409);
 	log_info("shutting down", NULL);
+	pthread_mutex_lock(&ag.http_mu);	/* a late signal must not interrupt a freed client */
 	client_free(ag.http);
+	ag.http = NULL;
+	pthread_mutex_unlock(&ag.http_mu);
 	client_free(ag.hb_http);
 	client_free(ag.ship_http);
 	identity_free(&ag.id);

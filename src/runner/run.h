@@ -8,6 +8,7 @@
 #define MT_RUN_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ struct agent {
 	struct pyinfo	 py;
 	struct identity	 id;
 	struct client	*http;		/* the main thread's handle */
+	pthread_mutex_t	 http_mu;	/* the signal thread's use of http vs its free */
 	struct client	*hb_http;	/* the heartbeat thread's */
 	struct client	*ship_http;	/* the log shipper's */
 	int		 wake_fd;	/* eventfd: wakes the main loop */
