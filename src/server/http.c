@@ -260,6 +260,8 @@ hreq_free(struct hreq *h)
 		free(h->rq.headers[i].name);
 		free(h->rq.headers[i].value);
 	}
+	free(h->rq.query);
+	free(h->rq.headers);
 	for (i = 0; i < h->rs.nheaders; i++) {
 		free(h->rs.headers[i].name);
 		free(h->rs.headers[i].value);
@@ -290,18 +292,23 @@ collect_pair(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_siz
     const char *value, size_t value_size)
 {
 	struct hreq *h = cls;
-	struct http_pair *p;
-	int *n;
+	struct http_pair **pp, *p;
+	int *n, *cap;
 
 	if (kind == MHD_GET_ARGUMENT_KIND) {
-		p = h->rq.query;
+		pp = &h->rq.query;
 		n = &h->rq.nquery;
+		cap = &h->rq.query_cap;
 	} else {
-		p = h->rq.headers;
+		pp = &h->rq.headers;
 		n = &h->rq.nheaders;
+		cap = &h->rq.headers_cap;
 	}
-	if (*n >= HTTP_MAX_PAIRS)
-		return MHD_YES;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*pp = xrealloc(*pp, (size_t)*cap * sizeof(**pp));
+	}
+	p = *pp;
 	p[*n].name = xstrndup(key, key_size);
 	p[*n].value = value != NULL ? xstrndup(value, value_size) : xstrdup("");
 	p[*n].value_len = value != NULL ? value_size : 0;

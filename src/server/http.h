@@ -16,7 +16,6 @@
 #include "buf.h"
 #include "err.h"
 
-#define HTTP_MAX_PAIRS 64
 #define HTTP_MAX_RESP_HEADERS 8
 
 struct config;
@@ -52,10 +51,11 @@ struct req {
 	const struct route *route;		/* matched route, NULL when none */
 	char		*param;			/* {app}, {run} or {id} segment */
 	char		*sub;			/* action of /runs/{run}/<sub> */
-	struct http_pair query[HTTP_MAX_PAIRS];
-	int		 nquery;
-	struct http_pair headers[HTTP_MAX_PAIRS];
-	int		 nheaders;
+	/* every pair (MHD's 64 KiB connection memory bounds how many) */
+	struct http_pair *query;
+	int		 nquery, query_cap;
+	struct http_pair *headers;
+	int		 nheaders, headers_cap;
 	struct buf	 body;
 	char		 client_addr[64];
 	char		 request_id[130];

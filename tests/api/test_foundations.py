@@ -93,6 +93,15 @@ def login_and_me(s):
     st, _, me = s.req("GET", "/api/v1/me", token=tok)
     assert st == 200 and me["team_slug"] == "login-team" and me["token_id"] == body["token_id"]
     assert list(me) == ["team_id", "team_slug", "token_id", "role"]
+    # Authorization after 200 other headers still counts, and so does a query
+    # parameter after 200 others
+    many = {"X-Filler-%03d" % i: "v" for i in range(200)}
+    many["Authorization"] = "Bearer " + tok
+    st, _, me2 = s.req("GET", "/api/v1/me", headers=many)
+    assert st == 200 and me2 == me, me2
+    st, _, runs = s.req("GET", "/api/v1/runs?" + "&".join("f%d=1" % i for i in range(200)) + "&limit=x",
+                        token=tok)
+    assert st == 400 and err(runs)[1].startswith("limit"), runs
     st, _, b = s.req("POST", "/api/v1/teams/login", {"slug": "login-team", "password": "wrong"})
     assert st == 401 and err(b) == ("unauthorized", "invalid slug or password")
     st, _, b = s.req("POST", "/api/v1/teams/login", {"slug": "nobody", "password": "wrong"})
