@@ -87,7 +87,9 @@ class Server:
         return self.proc.returncode if self.proc else None
 
     def __enter__(self):
-        return self.start()
+        # a server started before the with statement is not started twice
+        # (a second process would outlive the test)
+        return self if self.proc is not None else self.start()
 
     def __exit__(self, *exc):
         rc = self.stop()
