@@ -116,22 +116,33 @@ insert_token(struct conn *c, int64_t team_id, const char *name, size_t name_len,
 	return 0;
 }
 
+/* Inserts a team; *id is its row id. A taken slug is ERR_SLUG_TAKEN. */
+static int
+insert_team(struct conn *c, const char *slug, const char *name, size_t name_len,
+    const char *pw_hash, int64_t *id, struct err *err)
+{
+	int64_t now = now_ms();
+
+	if (db_exec(c, "INSERT INTO teams(slug, name, created_at, updated_at, password_hash) "
+	    "VALUES(?,?,?,?,?)", err, "sSiis", slug, name, name_len, now, now, pw_hash) == -1) {
+		if (db_is_unique_violation(c))
+			err_set(err, ERR_SLUG_TAKEN, "team slug already exists");
+		return -1;
+	}
+	*id = db_last_id(c);
+	return 0;
+}
+
 int
 store_signup(const char *slug, const char *name, const char *pw_hash,
     const char *token_hash, int64_t *team_id, struct err *err)
 {
 	struct conn *c = db_begin(err);
-	int64_t now = now_ms();
 
 	if (c == NULL)
 		return -1;
-	if (db_exec(c, "INSERT INTO teams(slug, name, created_at, updated_at, password_hash) "
-	    "VALUES(?,?,?,?,?)", err, "ssiis", slug, name, now, now, pw_hash) == -1) {
-		if (db_is_unique_violation(c))
-			err_set(err, ERR_SLUG_TAKEN, "team slug already exists");
+	if (insert_team(c, slug, name, strlen(name), pw_hash, team_id, err) == -1)
 		goto fail;
-	}
-	*team_id = db_last_id(c);
 	if (insert_token(c, *team_id, "signup", 6, true, token_hash, NULL, err) == -1)
 		goto fail;
 	return db_commit(c, err);
@@ -214,10 +225,8 @@ store_bootstrap(const char *slug, const char *name, size_t name_len,
 			err_set(err, ERR_TEAM_EXISTS, "a team already exists");
 			goto fail;
 		}
-		if (db_exec(c, "INSERT INTO teams(slug, name, created_at, updated_at, password_hash) "
-		    "VALUES(?,?,?,?,?)", err, "sSiis", slug, name, name_len, now, now, pw_hash) == -1)
+		if (insert_team(c, slug, name, name_len, pw_hash, team_id, err) == -1)
 			goto fail;
-		*team_id = db_last_id(c);
 		*created = true;
 	}
 	if (insert_token(c, *team_id, "bootstrap", 9, true, token_hash, NULL, err) == -1)
