@@ -22,29 +22,15 @@
 #include "buf.h"
 #include "glob.h"
 #include "util.h"
+#include "tmpdir.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
-
-static char *tmp;	/* the current test's mkdtemp directory */
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		chmod(p, 0700);
-	return remove(p);
-}
 
 static int
 setup(void **state)
 {
-	char tpl[] = "/tmp/mt-glob-XXXXXX";
-
 	(void)state;
-	assert_non_null(mkdtemp(tpl));
-	tmp = xstrdup(tpl);
+	tmpdir_setup("/tmp/mt-glob-XXXXXX");
 	return 0;
 }
 
@@ -52,9 +38,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(tmp);
-	tmp = NULL;
+	tmpdir_teardown();
 	return 0;
 }
 
