@@ -44,7 +44,7 @@ echo "MINITOWER_DB_SYNCHRONOUS=$sync"
 cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 before=$(cpu $pid)
 if [ -n "${BENCH_PERF:-}" ]; then
-	perf record -g -F 2000 -p $pid -o "$BENCH_PERF" >/dev/null 2>&1 &
+	perf record ${BENCH_PERF_CG:--g} -F 2000 -p $pid -o "$BENCH_PERF" >/dev/null 2>&1 &
 	perfpid=$!
 fi
 # shellcheck disable=SC2086

@@ -2,7 +2,9 @@
  * test_db: the row-list reader of src/server/db.c (db_list, db_list_free)
  * on a scratch database: rows in order past the first growth, an empty
  * result, a missing statement, and a statement that fails after some rows,
- * where the rows already read are cleared and nothing is returned.
+ * where the rows already read are cleared and nothing is returned. Also
+ * the connection settings: a new database gets 1 KiB pages, an existing one
+ * keeps its own, and SQLite keeps no global allocation statistics.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +172,53 @@ test_no_statement(void **state)
 	db_list_free(NULL, 0, &item_rows);
 }
 
+static int
+pragma_int(struct conn *c, const char *sql)
+{
+	sqlite3_stmt *st = db_prep(c, sql, "");
+	int v;
+
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+static void
+test_new_database_settings(void **state)
+{
+	(void)state;
+	assert_int_equal(pragma_int(db_reader(), "PRAGMA page_size"), 1024);
+	assert_int_equal(pragma_int(writer, "PRAGMA page_size"), 1024);
+	/* with the statistics on, opening and migrating would have counted */
+	assert_int_equal(sqlite3_memory_used(), 0);
+}
+
+/* A database made with SQLite's default 4 KiB pages, as earlier servers
+ * left it: it keeps its page size, and the migrations still apply. */
+static void
+test_existing_page_size_kept(void **state)
+{
+	sqlite3 *raw;
+	struct err err;
+
+	(void)state;
+	db_reader_release();
+	db_close();
+	teardown(NULL);
+	strcpy(dir, "/tmp/mt-test-db-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(dbfile, sizeof(dbfile), "%s/mt.db", dir);
+	assert_int_equal(sqlite3_open(dbfile, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; "
+	    "CREATE TABLE old(x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(db_open(dbfile, false, &err), 0);
+	assert_int_equal(pragma_int(db_reader(), "PRAGMA page_size"), 4096);
+	assert_true(pragma_int(db_reader(), "SELECT COUNT(*) FROM schema_migrations") >= 6);
+}
+
 int
 main(void)
 {
@@ -178,6 +227,8 @@ main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_failure_after_rows),
 		cmocka_unit_test(test_no_statement),
+		cmocka_unit_test(test_new_database_settings),
+		cmocka_unit_test(test_existing_page_size_kept),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
