@@ -191,6 +191,7 @@ test_new_database_settings(void **state)
 	(void)state;
 	assert_int_equal(pragma_int(db_reader(), "PRAGMA page_size"), 1024);
 	assert_int_equal(pragma_int(writer, "PRAGMA page_size"), 1024);
+	assert_int_equal(ckpt_pages, 4096);	/* checkpoints at 4 MiB of WAL */
 	/* with the statistics on, opening and migrating would have counted */
 	assert_int_equal(sqlite3_memory_used(), 0);
 }
@@ -216,6 +217,7 @@ test_existing_page_size_kept(void **state)
 	sqlite3_close(raw);
 	assert_int_equal(db_open(dbfile, false, &err), 0);
 	assert_int_equal(pragma_int(db_reader(), "PRAGMA page_size"), 4096);
+	assert_int_equal(ckpt_pages, 1024);
 	assert_true(pragma_int(db_reader(), "SELECT COUNT(*) FROM schema_migrations") >= 6);
 }
 
