@@ -4,6 +4,9 @@
 # (database and objects in a temp dir on the disk of $TMPDIR), creates a
 # team, an app with one version and the runners with curl, runs the
 # benchmark, and stops the server. Not part of `make check`.
+# BENCH_SERVER=<path> runs another minitowerd binary (for A/B comparisons);
+# BENCH_PERF=<file> records a perf profile (BENCH_PERF_CG: perf call-graph
+# option, default -g).
 set -eu
 sync=${1:-normal} samples=${2:-1000} lifecycles=${3:-10000} runners=${4:-8}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +20,7 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 MINITOWER_LISTEN_ADDR=127.0.0.1:0 MINITOWER_DB_PATH=$dir/mt.db MINITOWER_OBJECTS_DIR=$dir/objects \
 MINITOWER_RUNNER_REGISTRATION_TOKEN=bench-reg MINITOWER_ACCESS_LOG=false \
 MINITOWER_DB_SYNCHRONOUS=$sync MINITOWER_SIGNUPS_PER_MINUTE=0 \
-	bin/minitowerd >"$dir/server.log" 2>&1 &
+	"${BENCH_SERVER:-bin/minitowerd}" >"$dir/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
 	port=$(sed -n 's/.*"minitower listening","addr":"[^"]*:\([0-9]*\)".*/\1/p' "$dir/server.log")

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authcache.h"
 #include "db.h"
 #include "metrics.h"
 #include "store.h"
@@ -33,14 +34,16 @@ store_ping(void)
 	return db_ping();
 }
 
+/* Records last_used_at when the one known (*last_used) is more than a
+ * minute old; *last_used becomes now once that committed. */
 static void
-touch_token(int64_t token_id, int64_t last_used)
+touch_token(int64_t token_id, int64_t *last_used)
 {
 	struct conn *c;
 	struct err err;
 	int64_t now = now_ms();
 
-	if (last_used != 0 && now - last_used <= TOKEN_TOUCH_MS)
+	if (*last_used != 0 && now - *last_used <= TOKEN_TOUCH_MS)
 		return;
 	if ((c = db_begin(&err)) == NULL)
 		return;
@@ -50,18 +53,26 @@ touch_token(int64_t token_id, int64_t last_used)
 		db_rollback(c);
 		return;
 	}
-	db_commit(c, &err);
+	if (db_commit(c, &err) == 0)
+		*last_used = now;
 }
 
-int
-store_team_auth(const char *token_hash, struct team_auth *auth, struct err *err)
+/* A team token as the auth cache keeps it. */
+struct team_entry {
+	struct team_auth	 auth;
+	int64_t			 last_used;
+};
+
+/* The team token of token_hash as the database has it: 0, or -1 with
+ * ERR_UNAUTHORIZED when it is unknown or revoked. */
+static int
+team_token_read(const char *token_hash, struct team_entry *e, struct err *err)
 {
 	static const char sql[] = "SELECT t.id, t.role, t.last_used_at, tm.id, tm.slug "
 	    "FROM team_tokens t JOIN teams tm ON tm.id=t.team_id "
 	    "WHERE t.token_hash=? AND t.revoked_at IS NULL";
 	struct conn *c = db_reader();
 	sqlite3_stmt *st = db_prep(c, sql, "s", token_hash);
-	int64_t last_used;
 	int rc = db_step(c, st, err);
 
 	if (rc == -1)
@@ -70,14 +81,35 @@ store_team_auth(const char *token_hash, struct team_auth *auth, struct err *err)
 		sqlite3_reset(st);
 		return err_set(err, ERR_UNAUTHORIZED, "invalid or missing token");
 	}
-	auth->token_id = db_col_i64(st, 0);
-	auth->admin = strcmp((const char *)sqlite3_column_text(st, 1), "admin") == 0;
-	last_used = db_col_i64(st, 2);
-	auth->team_id = db_col_i64(st, 3);
-	col_copy(st, 4, auth->team_slug, sizeof(auth->team_slug));
-	snprintf(auth->token_hash, sizeof(auth->token_hash), "%s", token_hash);
+	memset(e, 0, sizeof(*e));
+	e->auth.token_id = db_col_i64(st, 0);
+	e->auth.admin = strcmp((const char *)sqlite3_column_text(st, 1), "admin") == 0;
+	e->last_used = db_col_i64(st, 2);
+	e->auth.team_id = db_col_i64(st, 3);
+	col_copy(st, 4, e->auth.team_slug, sizeof(e->auth.team_slug));
+	snprintf(e->auth.token_hash, sizeof(e->auth.token_hash), "%s", token_hash);
 	sqlite3_reset(st);
-	touch_token(auth->token_id, last_used);
+	return 0;
+}
+
+int
+store_team_auth(const char *token_hash, struct team_auth *auth, struct err *err)
+{
+	struct team_entry e;
+	uint64_t gen;
+	int64_t known;
+	bool hit = authcache_get(AUTHCACHE_TEAM, token_hash, now_ms(), &e, sizeof(e), &gen);
+
+	if (!hit) {
+		gen = authcache_gen();	/* before the read: see authcache.h */
+		if (team_token_read(token_hash, &e, err) == -1)
+			return -1;
+	}
+	known = e.last_used;
+	touch_token(e.auth.token_id, &e.last_used);
+	if (!hit || e.last_used != known)
+		authcache_put(AUTHCACHE_TEAM, token_hash, gen, now_ms(), &e, sizeof(e));
+	*auth = e.auth;
 	return 0;
 }
 
@@ -86,20 +118,28 @@ store_runner_auth(const char *token_hash, struct runner_auth *auth, struct err *
 {
 	static const char sql[] = "SELECT id, name, environment FROM runners "
 	    "WHERE token_hash=? AND status='online'";
-	struct conn *c = db_reader();
-	sqlite3_stmt *st = db_prep(c, sql, "s", token_hash);
-	int rc = db_step(c, st, err);
+	uint64_t gen;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
 
-	if (rc == -1)
+	if (authcache_get(AUTHCACHE_RUNNER, token_hash, now_ms(), auth, sizeof(*auth), &gen))
+		return 0;
+	gen = authcache_gen();	/* before the read: see authcache.h */
+	c = db_reader();
+	st = db_prep(c, sql, "s", token_hash);
+	if ((rc = db_step(c, st, err)) == -1)
 		return -1;
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return err_set(err, ERR_UNAUTHORIZED, "invalid or missing token");
 	}
+	memset(auth, 0, sizeof(*auth));
 	auth->runner_id = db_col_i64(st, 0);
 	col_copy(st, 1, auth->name, sizeof(auth->name));
 	col_copy(st, 2, auth->environment, sizeof(auth->environment));
 	sqlite3_reset(st);
+	authcache_put(AUTHCACHE_RUNNER, token_hash, gen, now_ms(), auth, sizeof(*auth));
 	return 0;
 }
 
@@ -312,7 +352,10 @@ store_token_revoke(int64_t team_id, int64_t id, struct err *err)
 	if (db_exec(c, "UPDATE team_tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL",
 	    err, "ii", now_ms(), id) == -1)
 		goto fail;
-	return db_commit(c, err);
+	if (db_commit(c, err) == -1)
+		return -1;
+	authcache_invalidate();
+	return 0;
 fail:
 	db_rollback(c);
 	return -1;

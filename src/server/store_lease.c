@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authcache.h"
 #include "db.h"
 #include "store.h"
 #include "store_run.h"
@@ -617,7 +618,11 @@ store_mark_stale_runners(int64_t cutoff, bool (*waiting)(int64_t), int64_t *coun
 		*count = 0;
 		return -1;
 	}
-	return db_commit(c, err);
+	if (db_commit(c, err) == -1)
+		return -1;
+	if (*count > 0)
+		authcache_invalidate();		/* only online runners authenticate */
+	return 0;
 }
 
 int
@@ -635,7 +640,11 @@ store_prune_runners(int64_t cutoff, int64_t *count, struct err *err)
 		return -1;
 	}
 	*count = db_changes(c);
-	return db_commit(c, err);
+	if (db_commit(c, err) == -1)
+		return -1;
+	if (*count > 0)
+		authcache_invalidate();
+	return 0;
 }
 
 int

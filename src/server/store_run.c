@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authcache.h"
 #include "db.h"
 #include "store.h"
 #include "store_run.h"
@@ -567,7 +568,11 @@ store_runner_register(const char *name, size_t name_len, const char *env, size_t
 		*runner_id = db_last_id(c);
 		*created = true;
 	}
-	return db_commit(c, err);
+	if (db_commit(c, err) == -1)
+		return -1;
+	if (!*created)
+		authcache_invalidate();		/* the old token stops working now */
+	return 0;
 fail:
 	db_rollback(c);
 	return -1;

@@ -137,7 +137,9 @@ def tokens_roles_and_revoke(s):
     member = b["token"]
     st, _, b = s.req("POST", "/api/v1/tokens", {"name": "ci", "role": "admin"}, token=admin)
     assert st == 201 and b["role"] == "admin" and b["name"] == "ci" and list(b) == ["token_id", "token", "name", "role"]
-    admin2_id = b["token_id"]
+    admin2_id, admin2 = b["token_id"], b["token"]
+    st, _, b = s.req("GET", "/api/v1/apps", token=admin2)  # authenticated (and kept in the cache)
+    assert st == 200, b
     st, _, b = s.req("POST", "/api/v1/tokens", {"role": "admin"}, token=member)
     assert st == 201 and b["role"] == "member"
     st, _, b = s.req("POST", "/api/v1/tokens", {"role": ""}, token=member)
@@ -158,6 +160,8 @@ def tokens_roles_and_revoke(s):
     assert st == 403
     st, _, b = s.req("DELETE", "/api/v1/tokens/%d" % admin2_id, token=admin)
     assert st == 204 and b == b""
+    st, _, b = s.req("GET", "/api/v1/apps", token=admin2)  # revoked: refused at once
+    assert st == 401 and err(b) == ("unauthorized", "invalid or missing token"), b
     st, _, b = s.req("DELETE", "/api/v1/tokens/%d/" % admin2_id, token=admin)
     assert st == 204
     st, _, b = s.req("GET", "/api/v1/tokens", token=admin)

@@ -103,6 +103,7 @@ def requeue_wakes_waiting_lease(s):
 @test
 def stale_runners_offline_but_not_waiting_ones(s):
     idle = Runner(s)
+    eq(idle.lease().status, 204)  # authenticated once, so its token is in the cache
     waiting = Runner(s)
     out = {}
     t = threading.Thread(target=lambda: out.setdefault("r", waiting.lease(wait=6)))
@@ -113,6 +114,8 @@ def stale_runners_offline_but_not_waiting_ones(s):
         return [x for x in rs if x["name"] == name]
     check(wait_for(lambda: runner(idle.name) == [] or runner(idle.name)[0]["status"] == "offline"),
           "idle runner goes offline")
+    # at once, well within the auth cache's 5 s
+    eq(idle.lease().error(), (401, "unauthorized", "invalid or missing token"))
     if t.is_alive():
         eq(runner(waiting.name)[0]["status"], "online")
     t.join(15)

@@ -54,6 +54,7 @@ def register(s):
     order(r1.json, ["runner_id", "name", "token"])
     eq(r1.json["name"], " spaced runner ")
     check(r1.json["token"].startswith("mtr_") and len(r1.json["token"]) == 47, r1.text)
+    eq(c.call("POST", "/api/v1/runs/lease", token=r1.json["token"]).status, 204)  # now cached
     r2 = reg({"Name": " spaced runner ", "environment": "gpu"})
     eq((r2.status, r2.json["runner_id"]), (200, r1.json["runner_id"]))
     eq(c.call("POST", "/api/v1/runs/lease", token=r1.json["token"]).status, 401)
