@@ -121,8 +121,8 @@ store_attempt_start(int64_t run_id, int64_t runner_id, const char *lease_hash,
 			goto fail;
 		*started = n == 1;
 		if (db_exec(c, "UPDATE runs SET status='running', started_at=COALESCE(started_at, ?), "
-		    "updated_at=? WHERE id=? AND status IN ('queued','leased','running')", err, "iii",
-		    now, now, run_id) == -1)
+		    "updated_at=? WHERE id=? AND (status='queued' OR status='leased' OR "
+		    "status='running')", err, "iii", now, now, run_id) == -1)
 			goto fail;
 		if (attempt_by_id(c, out->id, out, err) == -1)
 			goto fail;
@@ -145,7 +145,7 @@ store_heartbeat(int64_t run_id, int64_t runner_id, const char *lease_hash, int64
 	if (lease_check(c, run_id, runner_id, lease_hash, out, err) == -1)
 		goto fail;
 	if (db_exec(c, "UPDATE run_attempts SET lease_expires_at=?, updated_at=? WHERE id=? AND "
-	    "status IN " ACTIVE, err, "iii", now + ttl_ms, now, out->id) == -1 ||
+	    IS_ACTIVE, err, "iii", now + ttl_ms, now, out->id) == -1 ||
 	    db_exec(c, "UPDATE runners SET last_seen_at=? WHERE id=?", err, "ii", now,
 	    runner_id) == -1)
 		goto fail;
@@ -213,19 +213,18 @@ record_result(struct conn *c, struct attempt *a, const struct result_in *in, str
 
 	if (in->has_exit_code)
 		rc = db_exec(c, "UPDATE run_attempts SET status=?, exit_code=?, error_message=?, "
-		    "finished_at=?, result_reported_at=?, updated_at=? WHERE id=? AND status IN "
-		    ACTIVE, err, "siSiiii", in->status, in->exit_code, in->error_message,
+		    "finished_at=?, result_reported_at=?, updated_at=? WHERE id=? AND "
+		    IS_ACTIVE, err, "siSiiii", in->status, in->exit_code, in->error_message,
 		    in->error_message_len, now, now, now, a->id);
 	else
 		rc = db_exec(c, "UPDATE run_attempts SET status=?, exit_code=NULL, error_message=?, "
-		    "finished_at=?, result_reported_at=?, updated_at=? WHERE id=? AND status IN "
-		    ACTIVE, err, "sSiiii", in->status, in->error_message, in->error_message_len, now,
+		    "finished_at=?, result_reported_at=?, updated_at=? WHERE id=? AND "
+		    IS_ACTIVE, err, "sSiiii", in->status, in->error_message, in->error_message_len, now,
 		    now, now, a->id);
 	if (exec_n(c, rc) != 1)
 		return rc == -1 ? -1 : err_set(err, ERR_GONE, "invalid or expired lease");
 	if (db_exec(c, "UPDATE runs SET status=?, finished_at=?, updated_at=? WHERE id=? AND "
-	    "status IN ('leased','running','cancelling')", err, "siii", in->status, now, now,
-	    a->run_id) == -1)
+	    IS_ACTIVE, err, "siii", in->status, now, now, a->run_id) == -1)
 		return -1;
 	return attempt_by_id(c, a->id, a, err);
 }
@@ -287,7 +286,7 @@ store_release(int64_t run_id, int64_t runner_id, const char *lease_hash,
 	if (lease_check(c, run_id, runner_id, lease_hash, out, err) == -1)
 		goto fail;
 	if (db_exec(c, "UPDATE run_attempts SET status='expired', error_message='released', "
-	    "finished_at=?, updated_at=? WHERE id=? AND status IN " ACTIVE, err, "iii", now, now,
+	    "finished_at=?, updated_at=? WHERE id=? AND " IS_ACTIVE, err, "iii", now, now,
 	    out->id) == -1)
 		goto fail;
 	if (strcmp(out->run_status, "cancelling") == 0)
@@ -534,14 +533,14 @@ expire(struct conn *c, struct attempt *a, enum reap_kind *kind, int64_t now, str
 	    strcmp(a->run_status, "cancelling") == 0) {
 		*kind = REAP_CANCELLED;
 		if (db_exec(c, "UPDATE run_attempts SET status='cancelled', finished_at=?, updated_at=? "
-		    "WHERE id=? AND status IN " ACTIVE, err, "iii", now, now, a->id) == -1)
+		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->id) == -1)
 			return -1;
 		return db_exec(c, "UPDATE runs SET status='cancelled', finished_at=?, updated_at=? "
-		    "WHERE id=? AND status IN ('leased','running','cancelling')", err, "iii", now, now,
+		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now,
 		    a->run_id);
 	}
 	if (db_exec(c, "UPDATE run_attempts SET status='expired', finished_at=?, updated_at=? "
-	    "WHERE id=? AND status IN " ACTIVE, err, "iii", now, now, a->id) == -1)
+	    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->id) == -1)
 		return -1;
 	*kind = retries < max ? REAP_RETRIED : REAP_DEAD;
 	if (*kind == REAP_RETRIED)
