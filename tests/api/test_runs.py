@@ -5,12 +5,13 @@ attempts, the admin runner list, and the event stream. Prints TAP."""
 import http.client
 import json
 import os
+import sqlite3
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runs_common import (Runner, Tap, World, check, eq, line, run_suite,  # noqa: E402
-                         wait_for)
+from runs_common import (Runner, Server, Tap, World, check, eq, line,  # noqa: E402
+                         run_suite, wait_for)
 
 tap = Tap()
 test = tap.test
@@ -294,6 +295,66 @@ def log_reads(s):
     eq([x["seq"] for x in got], list(range(1, 2501)))
     eq(len(w.logs(rid2, "?after_seq=1500").json["logs"]), 1000)
     rn.result(rid2, l3["lease_token"])
+
+
+@test
+def logs_read_error_after_first_page_closes_the_connection(s):
+    """api.md §1.6.8: a database error after the first page of a streamed log
+    read closes the connection instead of ending the JSON. A private server;
+    the table pages of the last rows are overwritten on disk while the first
+    pages are still in flight, so the reader fails on a real SQLite error."""
+    srv = Server()
+    try:
+        w = World(srv)
+        rn = Runner(srv)
+        rid = w.create().json["run_id"]
+        l = rn.lease().json
+        text = "y" * 8000          # 2,500 lines of 8,000 bytes: about 20 MB of JSON
+        for b in range(25):
+            r = rn.log(rid, l["lease_token"], [line(b * 100 + i + 1, text) for i in range(100)])
+            eq(r.status, 200, r.text)
+        eq(rn.result(rid, l["lease_token"]).status, 200)
+        path = os.path.join(srv.dir, "mt.db")
+        db = sqlite3.connect(path)
+        eq(db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0], 0, "checkpoint")
+        psize = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = [p for (p,) in db.execute(
+            "SELECT pageno FROM dbstat WHERE name='run_logs' ORDER BY pageno")]
+        db.close()
+        check(len(pages) > 2500, "overflow pages: %d" % len(pages))
+        late = pages[len(pages) * 4 // 5:]     # the last fifth: rows near the end
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        conn.request("GET", "/api/v1/runs/%d/logs" % rid,
+                     headers={"Authorization": "Bearer " + w.token})
+        r = conn.getresponse()
+        eq(r.status, 200)
+        eq(r.getheader("Transfer-Encoding"), "chunked")
+        head = r.read(64 * 1024)           # the server is still on its first pages
+        check(head.startswith(b'{"logs":[{"seq":1,'), head[:40])
+        with open(path, "r+b") as f:
+            for p in late:
+                f.seek((p - 1) * psize)
+                f.write(b"\xff" * psize)
+            f.flush()
+            os.fsync(f.fileno())
+        body, cut = head, False
+        try:
+            while True:
+                chunk = r.read(1 << 20)
+                if not chunk:
+                    break
+                body += chunk
+        except http.client.IncompleteRead as e:
+            body += e.partial
+            cut = True
+        conn.close()
+        check(cut, "the chunked body ends without its last chunk")
+        check(not body.endswith(b"]}\n"), body[-20:])
+        check(0 < body.count(b'"seq":') < 2500, "some lines, not all: %d" % body.count(b'"seq":'))
+        check(wait_for(lambda: srv.logs("get logs failed") != []), "get logs failed is logged")
+        eq(srv.client().call("GET", "/health").status, 200)   # the server carries on
+    finally:
+        srv.stop()
 
 
 @test
