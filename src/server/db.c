@@ -46,7 +46,7 @@ static _Thread_local struct conn *reader;
  * a whole frame, and a lifecycle's transactions touch about six pages each
  * (a row and its indexes), so smaller pages mean less to write and copy:
  * 1 KiB pages write a quarter of the bytes of SQLite's 4 KiB default, which
- * measured +20 % lifecycles/s (docs/performance.md). */
+ * measured +15-20 % lifecycles/s (docs/performance.md). */
 #define PAGE_SIZE "1024"
 #define CKPT_BYTES (4 << 20)	/* SQLite's default: 1000 pages of 4 KiB */
 #define CKPT_RETRY 64		/* commits between unfinished checkpoints */
@@ -157,13 +157,13 @@ migrate(struct err *err)
 
 /* ---- checkpoints ----
  * SQLite's auto-checkpoint runs a PASSIVE checkpoint after every commit
- * once the WAL holds 1000 pages; this hook waits for CKPT_BYTES instead,
- * the same 4 MiB in the default 4 KiB pages, 4000 of our 1 KiB pages (a
- * checkpoint syncs the WAL and the database even with synchronous=normal,
- * so pages, not bytes, would quadruple the syncs). When a reader still uses an older snapshot
- * the checkpoint cannot finish, the WAL is not restarted, and the next
- * commit checkpoints (and fsyncs) again: under load that is most commits,
- * all inside the writer's mutex. This hook, which replaces it on the writer,
+ * once the WAL holds 1000 pages. This hook waits for CKPT_BYTES instead:
+ * the same 4 MiB with 4 KiB pages, 4096 of our 1 KiB pages. (A checkpoint
+ * syncs the WAL and the database even with synchronous=normal; counting
+ * 1000 small pages would sync four times as often.) When a reader still
+ * uses an older snapshot the checkpoint cannot finish, the WAL is not
+ * restarted, and the next commit checkpoints (and fsyncs) again: under load
+ * that is most commits, all inside the writer's mutex. This hook, which replaces it on the writer,
  * retries an unfinished checkpoint only every CKPT_RETRY commits. It runs
  * inside COMMIT, with the writer's mutex held, so it needs no lock of its
  * own, and a finished checkpoint lets the next write restart the WAL. */

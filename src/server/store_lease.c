@@ -536,8 +536,7 @@ expire(struct conn *c, struct attempt *a, enum reap_kind *kind, int64_t now, str
 		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->id) == -1)
 			return -1;
 		return db_exec(c, "UPDATE runs SET status='cancelled', finished_at=?, updated_at=? "
-		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now,
-		    a->run_id);
+		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->run_id);
 	}
 	if (db_exec(c, "UPDATE run_attempts SET status='expired', finished_at=?, updated_at=? "
 	    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->id) == -1)
