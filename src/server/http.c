@@ -412,17 +412,21 @@ clear_wait(struct resp *rs)
 }
 
 /* Runs the handler on a worker (the connection is suspended); returns true
- * when the request parked. */
+ * when the request parked. A woken lease request holds its runner off the
+ * offline sweep until it parked again or answered (then h may be gone). */
 static bool
 run_handler(struct hreq *h)
 {
+	int64_t held = h->waiter.held ? h->waiter.runner_id : 0;
+	bool parked = false;
+
 	for (;;) {
 		h->rq.shutting_down = http_shutting_down();
 		h->rq.runs++;
 		clear_wait(&h->rs);
 		routes_dispatch(&h->rq, &h->rs);
 		if (h->rs.wait == WAIT_NONE)
-			return false;
+			break;
 		memset(&h->waiter, 0, sizeof(h->waiter));
 		h->waiter.kind = h->rs.wait;
 		snprintf(h->waiter.env, sizeof(h->waiter.env), "%s", h->rs.wait_env);
@@ -431,10 +435,15 @@ run_handler(struct hreq *h)
 		h->waiter.deadline_ms = h->rs.wait_until_ms;
 		h->waiter.wake = wake_request;
 		h->waiter.arg = h;
-		if (notify_park(&h->waiter, h->rs.wait_gen, NULL, NULL) == 0)
-			return true;
+		if (notify_park(&h->waiter, h->rs.wait_gen, NULL, NULL) == 0) {
+			parked = true;
+			break;
+		}
 		h->rq.wake = http_shutting_down() ? WAKE_SHUTDOWN : WAKE_EVENT;
 	}
+	if (held != 0)
+		notify_release(held);
+	return parked;
 }
 
 /* A request on the worker pool: its connection is suspended meanwhile. */

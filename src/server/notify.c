@@ -22,6 +22,9 @@ static pthread_t clock_thread;
 static bool clock_started;
 static int64_t tick_ms;
 static void (*tick_fn)(void);
+/* Runners of lease requests woken but not yet settled (a multiset). */
+static int64_t *holds;
+static size_t nholds, capholds;
 
 uint64_t
 notify_gen(void)
@@ -76,12 +79,35 @@ notify_unpark(struct waiter *w)
 	return was;
 }
 
-/* Wakes w (lock held). */
+/* Wakes w (lock held). A woken lease request keeps its runner "waiting"
+ * until notify_release: its handler has yet to run again. */
 static void
 fire(struct waiter *w, enum wake_reason why)
 {
 	unlink_w(w);
+	if (w->kind == WAIT_LEASE) {
+		if (nholds == capholds) {
+			capholds = capholds == 0 ? 16 : capholds * 2;
+			holds = xrealloc(holds, capholds * sizeof(*holds));
+		}
+		holds[nholds++] = w->runner_id;
+		w->held = true;
+	}
 	w->wake(w->arg, why);
+}
+
+void
+notify_release(int64_t runner_id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&mu);
+	for (i = 0; i < nholds; i++)
+		if (holds[i] == runner_id) {
+			holds[i] = holds[--nholds];
+			break;
+		}
+	pthread_mutex_unlock(&mu);
 }
 
 void
@@ -125,9 +151,13 @@ notify_runner_waiting(int64_t runner_id)
 	struct waiter *w;
 	bool found = false;
 
+	size_t i;
+
 	pthread_mutex_lock(&mu);
 	for (w = head; w != NULL && !found; w = w->next)
 		found = w->kind == WAIT_LEASE && w->runner_id == runner_id;
+	for (i = 0; i < nholds && !found; i++)
+		found = holds[i] == runner_id;
 	pthread_mutex_unlock(&mu);
 	return found;
 }

@@ -23,6 +23,7 @@ struct waiter {
 	void		(*wake)(void *arg, enum wake_reason why);
 	void		*arg;
 	bool		 parked;
+	bool		 held;		/* WAIT_LEASE woken: see notify_release */
 	struct waiter	*prev, *next;
 };
 
@@ -39,8 +40,13 @@ bool notify_unpark(struct waiter *w);
 void notify_runnable(const char *env, int n);
 /* Wakes every waiter of run run_id. */
 void notify_run(int64_t run_id);
-/* True when runner_id has a lease request parked. */
+/* True when runner_id has a lease request parked, or woken (w->held set)
+ * and not yet released: api.md §2.6 skips such runners until the request's
+ * handler has run again and refreshed last_seen_at. */
 bool notify_runner_waiting(int64_t runner_id);
+/* Ends the hold a wake-up put on runner_id (call once per woken waiter
+ * whose held was set, after its handler ran again and parked or answered). */
+void notify_release(int64_t runner_id);
 /* Starts the clock thread: deadlines, and tick() every interval_ms (<= 0:
  * never). Returns 0 or -1. */
 int notify_start(int64_t interval_ms, void (*tick)(void));

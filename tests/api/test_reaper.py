@@ -9,7 +9,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runs_common import REG_TOKEN, Runner, Tap, World, check, eq, run_suite, wait_for  # noqa: E402
+from runs_common import REG_TOKEN, Runner, Server, Tap, World, check, eq, run_suite, wait_for  # noqa: E402
 
 tap = Tap()
 test = tap.test
@@ -122,6 +122,33 @@ def stale_runners_offline_but_not_waiting_ones(s):
     eq(out["r"].status, 204)
     eq(idle.lease().error(), (401, "unauthorized", "invalid or missing token"))
     check(any(x["count"] >= 1 for x in s.logs("marked stale runners offline")), "offline log")
+
+
+@test
+def woken_lease_requests_keep_their_runner_online(s):
+    """A lease request whose wait ended is still waiting until its handler ran
+    again (api.md §2.6): the sweep must not mark its runner offline in between,
+    or the request's final check answers 401. Each wait outlasts the 2 s stale
+    cutoff; a private server sweeps every 10 ms to make that moment likely to
+    be hit (it was, under load, before notify held woken runners)."""
+    del s
+    own = Server(dict(ENV, MINITOWER_EXPIRY_CHECK_INTERVAL="10ms"))
+    try:
+        runners = [Runner(own) for _ in range(30)]
+        got = []
+
+        def poll(rn):
+            for _ in range(2):
+                got.append(rn.lease(wait=3).status)
+        ts = [threading.Thread(target=poll, args=(rn,)) for rn in runners]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(30)
+        eq(sorted(set(got)), [204], "statuses %r" % got)
+        eq(len(got), 60)
+    finally:
+        eq(own.stop(), 0)
 
 
 @test
