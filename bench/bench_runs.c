@@ -5,9 +5,14 @@
  * lease is recorded. Lifecycle throughput: runners loop lease -> start ->
  * logs -> result while creators create runs as fast as they can. Finally
  * SQLite's own commit rate on the same disk gives the ceiling that fsync
- * allows. Run it through bench/run.sh, which starts the server.
+ * allows. Run it through bench/run.sh, which starts the server. With
+ * BENCH_PID (the server's pid) set and perf available, the server's fsync
+ * and fdatasync calls during the lifecycle phase are counted.
  */
 #include <jansson.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -19,9 +24,11 @@
 #include "client.h"
 #include "util.h"
 
-static const char *url, *team_token, *app, *runner_tokens[64];
+static const char *url, *team_token, *app, *dbdir, *runner_tokens[64];
 static atomic_bool stop;
 static atomic_long done, leased_total;
+
+extern char **environ;
 
 static double
 now_s(void)
@@ -224,13 +231,55 @@ creator(void *arg)
 	return NULL;
 }
 
+/* Starts `perf stat` on the server's sync calls; 0 when BENCH_PID is unset
+ * or perf cannot start. */
+static pid_t
+syncs_start(const char *out)
+{
+	const char *pid = getenv("BENCH_PID");
+	char *argv[] = { "perf", "stat", "-x,", "-o", (char *)out, "-e",
+	    "syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync", "-p", (char *)pid, NULL };
+	pid_t p;
+
+	if (pid == NULL || posix_spawnp(&p, "perf", NULL, NULL, argv, environ) != 0)
+		return 0;
+	nanosleep(&(struct timespec){ 0, 300000000 }, NULL);	/* perf attaches */
+	return p;
+}
+
+/* Stops perf and returns the number of sync calls it counted (-1: none). */
+static long
+syncs_stop(pid_t p, const char *out)
+{
+	char line[512];
+	long n = -1;
+	FILE *f;
+
+	if (p == 0)
+		return -1;
+	kill(p, SIGINT);
+	waitpid(p, NULL, 0);
+	if ((f = fopen(out, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "syscalls:sys_enter_") != NULL)
+			n = (n < 0 ? 0 : n) + strtol(line, NULL, 10);
+	fclose(f);
+	return n;
+}
+
 static void
 bench_lifecycle(long total, int nrunners, int ncreators)
 {
 	pthread_t rt[64], ct[16];
+	char out[256];
 	double t0, t1;
+	long syncs;
+	pid_t perf;
 	int i;
 
+	snprintf(out, sizeof(out), "%s/perf-syncs.txt", dbdir);
+	perf = syncs_start(out);
 	atomic_store(&stop, false);
 	atomic_store(&done, 0);
 	for (i = 0; i < nrunners; i++)
@@ -249,6 +298,9 @@ bench_lifecycle(long total, int nrunners, int ncreators)
 	printf("lifecycles (create, lease, start, logs, result): %ld in %.2f s = %.0f runs/s "
 	    "(%d runners, %d creators)\n", atomic_load(&done), t1 - t0,
 	    (double)atomic_load(&done) / (t1 - t0), nrunners, ncreators);
+	if ((syncs = syncs_stop(perf, out)) >= 0)
+		printf("server fsync/fdatasync calls in that phase: %ld = %.2f per lifecycle\n", syncs,
+		    (double)syncs / (double)atomic_load(&done));
 }
 
 /* ---- SQLite's own commit rate ---- */
@@ -333,6 +385,7 @@ main(int argc, char **argv)
 	url = argv[1];
 	team_token = argv[2];
 	app = argv[3];
+	dbdir = argv[4];
 	nrunners = argc - 8 < 64 ? argc - 8 : 64;
 	for (i = 0; i < nrunners; i++)
 		runner_tokens[i] = argv[8 + i];

@@ -52,6 +52,6 @@ if [ -n "${BENCH_PERF:-}" ]; then
 fi
 # shellcheck disable=SC2086
 /usr/bin/time -f "bench client: %U s user, %S s system, %e s wall" \
-	build/plain/bench_runs "$url" "$team" hello "$dir" "$sync" "$samples" "$lifecycles" $toks
+	env BENCH_PID=$pid build/plain/bench_runs "$url" "$team" hello "$dir" "$sync" "$samples" "$lifecycles" $toks
 echo "minitowerd: $(echo "$(cpu $pid) - $before" | bc) s CPU during the benchmark"
 if [ -n "${BENCH_PERF:-}" ]; then kill -INT $perfpid; wait $perfpid || true; fi

@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,46 +232,155 @@ db_close(void)
 	db_path = NULL;
 }
 
-/* BEGIN, COMMIT and ROLLBACK go through the statement cache like any other
- * statement, so no transaction parses SQL text. */
+/* ---- transactions and group commit ----
+ * A request's write is a "part": its checks and effects, between db_begin
+ * and db_commit or db_rollback, with the writer's mutex held. Parts that
+ * queue for the mutex while another runs share one BEGIN IMMEDIATE
+ * transaction and one COMMIT, hence one fsync with synchronous=full: the
+ * first part opens the transaction, each later part runs in a savepoint
+ * ("part") that its rollback undoes alone, and the part that ends with no
+ * other thread queued (or the GROUP_MAX-th) commits the group. db_commit
+ * returns only once that COMMIT has returned, with its result, so nothing is
+ * answered before it is durable; db_rollback waits too when other parts
+ * came before it, since what it read may be their writes (docs/
+ * architecture.md, "Group commit"). BEGIN, SAVEPOINT, RELEASE, COMMIT and
+ * ROLLBACK go through the statement cache like any other statement. */
+
+#define GROUP_MAX 32
+
+struct member {
+	struct err	*err;		/* a failed COMMIT's error (NULL: not wanted) */
+	int		 rc;
+	bool		 done;
+	struct member	*next;
+};
+
+static atomic_int queued;		/* threads waiting in db_begin for writer_mu */
+static bool in_txn;			/* a group transaction is open (writer_mu) */
+static bool in_savepoint;		/* the running part is a savepoint (writer_mu) */
+static struct member *members;		/* parts ended in the open group (writer_mu) */
+static int nmembers;
+static int64_t groups, parts;		/* committed or failed so far (writer_mu; tests) */
+static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
+
+/* Commits the open group and tells its members (writer_mu held). */
+static void
+flush(void)
+{
+	struct err e, ignored;
+	struct member *m;
+	int rc = 0;
+
+	if (db_exec(writer, "COMMIT", &e, "") == -1) {
+		err_prefix(&e, "commit: ");
+		if (sqlite3_get_autocommit(writer->db) == 0)
+			db_exec(writer, "ROLLBACK", &ignored, "");
+		rc = -1;
+	}
+	in_txn = false;
+	groups++;
+	parts += nmembers;
+	pthread_mutex_lock(&done_mu);
+	for (m = members; m != NULL; m = m->next) {
+		if (rc == -1 && m->err != NULL)
+			*m->err = e;
+		m->rc = rc;
+		m->done = true;
+	}
+	members = NULL;
+	nmembers = 0;
+	pthread_cond_broadcast(&done_cv);
+	pthread_mutex_unlock(&done_mu);
+}
+
+/* Ends the running part as a member of the group (writer_mu held): commits
+ * the group if nobody else is queued, releases the mutex, and waits for the
+ * group's COMMIT. Returns its result. A transaction that SQLite rolled back
+ * by itself (an I/O error, a full disk) ends its group at once: the next
+ * part's SAVEPOINT would otherwise open a transaction of its own. */
+static int
+end_part(struct member *m)
+{
+	m->next = members;
+	members = m;
+	nmembers++;
+	if (atomic_load(&queued) == 0 || nmembers >= GROUP_MAX ||
+	    sqlite3_get_autocommit(writer->db) != 0)
+		flush();
+	pthread_mutex_unlock(&writer_mu);
+	pthread_mutex_lock(&done_mu);
+	while (!m->done)
+		pthread_cond_wait(&done_cv, &done_mu);
+	pthread_mutex_unlock(&done_mu);
+	return m->rc;
+}
+
+/* Undoes the running part (writer_mu held); true when the group had other
+ * parts before it (then the caller must still end it with end_part). */
+static bool
+undo_part(void)
+{
+	struct err ignored;
+
+	if (!in_savepoint) {		/* the first part: the transaction is its own */
+		if (sqlite3_get_autocommit(writer->db) == 0)
+			db_exec(writer, "ROLLBACK", &ignored, "");
+		in_txn = false;
+		return false;
+	}
+	db_exec(writer, "ROLLBACK TO part", &ignored, "");
+	db_exec(writer, "RELEASE part", &ignored, "");
+	return true;
+}
+
 struct conn *
 db_begin(struct err *err)
 {
+	struct member m = { NULL, 0, false, NULL };
+
+	atomic_fetch_add(&queued, 1);
 	pthread_mutex_lock(&writer_mu);
-	if (db_exec(writer, "BEGIN IMMEDIATE", err, "") == -1) {
+	atomic_fetch_sub(&queued, 1);
+	in_savepoint = in_txn;
+	if (db_exec(writer, in_txn ? "SAVEPOINT part" : "BEGIN IMMEDIATE", err, "") == -1) {
 		err_prefix(err, "begin: ");
-		pthread_mutex_unlock(&writer_mu);
+		if (in_txn)
+			end_part(&m);	/* the group still needs its commit */
+		else
+			pthread_mutex_unlock(&writer_mu);
 		return NULL;
 	}
+	in_txn = true;
 	return writer;
 }
 
 int
 db_commit(struct conn *c, struct err *err)
 {
-	struct err ignored;
+	struct member m = { err, 0, false, NULL };
 
-	if (db_exec(c, "COMMIT", err, "") == -1) {
+	if (in_savepoint && db_exec(c, "RELEASE part", err, "") == -1) {
 		err_prefix(err, "commit: ");
-		if (sqlite3_get_autocommit(c->db) == 0)
-			db_exec(c, "ROLLBACK", &ignored, "");
-		pthread_mutex_unlock(&writer_mu);
+		m.err = NULL;
+		undo_part();		/* a savepoint: the group goes on */
+		end_part(&m);
 		return -1;
 	}
-	pthread_mutex_unlock(&writer_mu);
-	return 0;
+	return end_part(&m);
 }
 
 void
 db_rollback(struct conn *c)
 {
-	struct err ignored;
+	struct member m = { NULL, 0, false, NULL };
 
 	if (c == NULL)
 		return;
-	if (sqlite3_get_autocommit(c->db) == 0)
-		db_exec(c, "ROLLBACK", &ignored, "");
-	pthread_mutex_unlock(&writer_mu);
+	if (undo_part())
+		end_part(&m);
+	else
+		pthread_mutex_unlock(&writer_mu);
 }
 
 struct conn *
