@@ -39,9 +39,11 @@ int parse_duration_ms(const char *s, int64_t *out_ms, struct err *err);
  * Returns 0, or -1 with a message in err. */
 int parse_bool(const char *s, bool *out, struct err *err);
 
-/* Wall clock in Unix milliseconds / monotonic clock in milliseconds. */
+/* Wall clock in Unix milliseconds / monotonic clock in milliseconds and in
+ * microseconds. */
 int64_t now_ms(void);
 int64_t mono_ms(void);
+int64_t mono_us(void);
 
 /* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into out (>= 32 bytes). */
 void fmt_rfc3339_ms(int64_t ms, char *out, size_t outsz);

@@ -239,7 +239,8 @@ db_close(void)
  * transaction and one COMMIT, hence one fsync with synchronous=full: the
  * first part opens the transaction, each later part runs in a savepoint
  * ("part") that its rollback undoes alone, and the part that ends with no
- * other thread queued (or the GROUP_MAX-th) commits the group. db_commit
+ * other thread queued (or the GROUP_MAX-th, or the first to end once the
+ * group is group_max_us old, which bounds the wait it adds) commits it. db_commit
  * returns only once that COMMIT has returned, with its result, so nothing is
  * answered before it is durable; db_rollback waits too when other parts
  * came before it, since what it read may be their writes (docs/
@@ -260,6 +261,8 @@ static bool in_txn;			/* a group transaction is open (writer_mu) */
 static bool in_savepoint;		/* the running part is a savepoint (writer_mu) */
 static struct member *members;		/* parts ended in the open group (writer_mu) */
 static int nmembers;
+static int64_t opened_us;		/* when the open group began (writer_mu) */
+static int64_t group_max_us = 2000;	/* a group this old commits at its next part's end */
 static int64_t groups, parts;		/* committed or failed so far (writer_mu; tests) */
 static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
@@ -306,7 +309,7 @@ end_part(struct member *m)
 	members = m;
 	nmembers++;
 	if (atomic_load(&queued) == 0 || nmembers >= GROUP_MAX ||
-	    sqlite3_get_autocommit(writer->db) != 0)
+	    mono_us() - opened_us >= group_max_us || sqlite3_get_autocommit(writer->db) != 0)
 		flush();
 	pthread_mutex_unlock(&writer_mu);
 	pthread_mutex_lock(&done_mu);
@@ -351,6 +354,8 @@ db_begin(struct err *err)
 			pthread_mutex_unlock(&writer_mu);
 		return NULL;
 	}
+	if (!in_txn)
+		opened_us = mono_us();
 	in_txn = true;
 	return writer;
 }

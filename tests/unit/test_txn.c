@@ -4,7 +4,8 @@
  * first does not return before it. A second part that rolls back, or
  * fails on a statement, undoes only itself. A COMMIT that fails (a
  * deferred foreign key) fails every part of its group and leaves nothing.
- * A part that is alone commits at once. A transaction that SQLite rolled
+ * A part that is alone commits at once; a group older than its bound
+ * commits though parts queue. A transaction that SQLite rolled
  * back by itself fails its group, and the next part starts afresh. Then eight threads run parts that
  * commit, roll back or fail at random: afterwards the table holds exactly
  * the rows of the parts whose db_commit returned 0.
@@ -44,6 +45,7 @@ setup(void **state)
 	struct err err;
 
 	(void)state;
+	group_max_us = INT64_MAX;	/* the harness's waits must not end a group */
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(dbfile, sizeof(dbfile), "%s/mt.db", dir);
@@ -126,6 +128,7 @@ struct pair {
 	int		 rc1, rc2;
 	struct err	 err1, err2;
 	atomic_bool	 first_in;
+	bool		 second_savepoint;
 };
 
 static void *
@@ -138,7 +141,7 @@ second_part(void *arg)
 		pause_ms(1);
 	c = db_begin(&pr->err2);		/* queues behind the first part */
 	assert_non_null(c);
-	assert_true(in_savepoint);
+	pr->second_savepoint = in_savepoint;
 	switch (pr->what) {
 	case SECOND_COMMITS:
 		assert_int_equal(db_exec(c, "INSERT INTO t VALUES(2, 'second')", &pr->err2, ""), 0);
@@ -182,6 +185,7 @@ run_pair(struct pair *pr)
 	assert_int_equal(groups, g0 + 1);	/* one COMMIT for both parts */
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(groups, g0 + 1);
+	assert_true(pr->second_savepoint);
 }
 
 static void
@@ -272,6 +276,36 @@ test_lone_parts(void **state)
 	assert_int_equal(db_commit(c, &err), 0);
 	assert_int_equal(groups, g0 + 1);
 	assert_int_equal(count("SELECT COUNT(*) FROM t"), 1);
+	clear_rows();
+}
+
+/* A group older than group_max_us commits when its next part ends, even
+ * with a part queued: a group adds a bounded wait. */
+static void
+test_old_group_commits_though_parts_queue(void **state)
+{
+	struct pair pr = { .what = SECOND_COMMITS };
+	pthread_t t;
+	struct conn *c;
+	int64_t g0 = groups;
+
+	(void)state;
+	group_max_us = 1000;
+	atomic_store(&pr.first_in, false);
+	assert_int_equal(pthread_create(&t, NULL, second_part, &pr), 0);
+	c = db_begin(&pr.err1);
+	assert_int_equal(db_exec(c, "INSERT INTO t VALUES(1, 'first')", &pr.err1, ""), 0);
+	atomic_store(&pr.first_in, true);
+	wait_queued(1);
+	pause_ms(3);				/* the group is now older than 1 ms */
+	assert_int_equal(db_commit(c, &pr.err1), 0);
+	assert_int_equal(groups, g0 + 1);	/* committed alone, B still queued */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(pr.rc2, 0);
+	assert_false(pr.second_savepoint);	/* it began the next group */
+	assert_int_equal(groups, g0 + 2);
+	assert_int_equal(count("SELECT COUNT(*) FROM t"), 2);
+	group_max_us = INT64_MAX;
 	clear_rows();
 }
 
@@ -390,6 +424,7 @@ test_threads_keep_exactly_the_committed_parts(void **state)
 	int i, j;
 
 	(void)state;
+	group_max_us = 2000;			/* minitowerd's bound */
 	for (i = 0; i < THREADS; i++) {
 		ws[i].id = i;
 		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &ws[i]), 0);
@@ -406,6 +441,7 @@ test_threads_keep_exactly_the_committed_parts(void **state)
 	assert_false(in_txn);
 	assert_true(groups > g0 && groups - g0 <= parts - p0);
 	printf("# %lld parts in %lld commits\n", (long long)(parts - p0), (long long)(groups - g0));
+	group_max_us = INT64_MAX;
 	clear_rows();
 }
 
@@ -418,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_second_fails_alone),
 		cmocka_unit_test(test_failed_commit_fails_the_group),
 		cmocka_unit_test(test_lone_parts),
+		cmocka_unit_test(test_old_group_commits_though_parts_queue),
 		cmocka_unit_test(test_lost_transaction_fails_its_group_only),
 		cmocka_unit_test(test_threads_keep_exactly_the_committed_parts),
 	};
