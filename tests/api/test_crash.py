@@ -21,7 +21,7 @@ from runs_common import Runner, Server, Tap, World, check, eq, line, wait_for  #
 
 tap = Tap()
 test = tap.test
-ENV = {"MINITOWER_LEASE_TTL": "2s", "MINITOWER_EXPIRY_CHECK_INTERVAL": "100ms",
+ENV = {"MINITOWER_LEASE_TTL": "5s", "MINITOWER_EXPIRY_CHECK_INTERVAL": "100ms",
        "MINITOWER_MAX_CONNECTIONS_PER_IP": "0"}
 KILL_AFTER = 300        # answered results before each kill
 ROUNDS = 3

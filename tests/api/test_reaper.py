@@ -134,13 +134,13 @@ def woken_lease_requests_keep_their_runner_online(s):
     del s
     own = Server(dict(ENV, MINITOWER_EXPIRY_CHECK_INTERVAL="10ms"))
     try:
-        runners = [Runner(own) for _ in range(30)]
         got = []
 
-        def poll(rn):
+        def poll():
+            rn = Runner(own)        # registered right before its first poll
             for _ in range(2):
                 got.append(rn.lease(wait=3).status)
-        ts = [threading.Thread(target=poll, args=(rn,)) for rn in runners]
+        ts = [threading.Thread(target=poll) for _ in range(30)]
         for t in ts:
             t.start()
         for t in ts:
