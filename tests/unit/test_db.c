@@ -19,6 +19,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 struct item {
 	int64_t	 n;
 	char	*text;
@@ -26,8 +28,7 @@ struct item {
 
 static int cleared;
 static struct item dummy;	/* a non-NULL start value, to see outputs set */
-static char dir[] = "/tmp/mt-test-db-XXXXXX";
-static char dbfile[64];
+static char dbfile[96];
 
 static void
 item_read(sqlite3_stmt *st, void *elem)
@@ -53,31 +54,30 @@ static const char rows_sql[] = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELEC
     "WHERE x < 40) SELECT CASE WHEN x <= ?1 THEN x ELSE abs((-9223372036854775807 - 1) * (x / x)) "
     "END, 'row ' || x FROM c WHERE x >= ?2";
 
+/* A scratch directory for the database file. */
+static void
+new_dir(void)
+{
+	tmpdir_setup("/tmp/mt-test-db-XXXXXX");
+	snprintf(dbfile, sizeof(dbfile), "%s/mt.db", tmp);
+}
+
 static int
 setup(void **state)
 {
 	struct err err;
 
 	(void)state;
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(dbfile, sizeof(dbfile), "%s/mt.db", dir);
+	new_dir();
 	return db_open(dbfile, false, &err);
 }
 
 static int
 teardown(void **state)
 {
-	char path[96];
-	static const char *const ext[] = { "", "-wal", "-shm" };
-
 	(void)state;
 	db_close();
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s%s", dbfile, ext[i]);
-		unlink(path);
-	}
-	rmdir(dir);
+	tmpdir_teardown();
 	return 0;
 }
 
@@ -206,11 +206,8 @@ test_existing_page_size_kept(void **state)
 
 	(void)state;
 	db_reader_release();
-	db_close();
 	teardown(NULL);
-	strcpy(dir, "/tmp/mt-test-db-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(dbfile, sizeof(dbfile), "%s/mt.db", dir);
+	new_dir();
 	assert_int_equal(sqlite3_open(dbfile, &raw), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(raw, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; "
 	    "CREATE TABLE old(x)", NULL, NULL, NULL), SQLITE_OK);

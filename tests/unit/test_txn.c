@@ -25,8 +25,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-static char dir[] = "/tmp/mt-test-txn-XXXXXX";
-static char dbfile[64];
+#include "tmpdir.h"
+
+static char dbfile[96];
 
 static void
 exec_ok(const char *sql)
@@ -46,9 +47,8 @@ setup(void **state)
 
 	(void)state;
 	group_max_us = INT64_MAX;	/* the harness's waits must not end a group */
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(dbfile, sizeof(dbfile), "%s/mt.db", dir);
+	tmpdir_setup("/tmp/mt-test-txn-XXXXXX");
+	snprintf(dbfile, sizeof(dbfile), "%s/mt.db", tmp);
 	if (db_open(dbfile, true, &err) == -1)
 		return -1;
 	exec_ok("CREATE TABLE t(k INTEGER PRIMARY KEY, who TEXT NOT NULL);"
@@ -61,45 +61,39 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char path[96];
-	static const char *const ext[] = { "", "-wal", "-shm" };
-
 	(void)state;
 	db_close();
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s%s", dbfile, ext[i]);
-		unlink(path);
-	}
-	rmdir(dir);
+	tmpdir_teardown();
 	return 0;
+}
+
+/* The one-row, one-column result of st. */
+static int64_t
+scalar(struct conn *c, sqlite3_stmt *st)
+{
+	struct err err;
+	int64_t n;
+
+	assert_int_equal(db_step(c, st, &err), SQLITE_ROW);
+	n = db_col_i64(st, 0);
+	sqlite3_reset(st);
+	return n;
 }
 
 static int64_t
 count(const char *sql)
 {
 	struct conn *c = db_reader();
-	sqlite3_stmt *st = db_prep(c, sql, "");
-	struct err err;
-	int64_t n;
 
-	assert_int_equal(db_step(c, st, &err), SQLITE_ROW);
-	n = db_col_i64(st, 0);
-	sqlite3_reset(st);
-	return n;
+	return scalar(c, db_prep(c, sql, ""));
 }
 
 static int64_t
 count_k(int64_t k)
 {
 	struct conn *c = db_reader();
-	sqlite3_stmt *st = db_prep(c, "SELECT COUNT(*) FROM t WHERE k=?", "i", k);
-	struct err err;
-	int64_t n;
 
-	assert_int_equal(db_step(c, st, &err), SQLITE_ROW);
-	n = db_col_i64(st, 0);
-	sqlite3_reset(st);
-	return n;
+	return scalar(c, db_prep(c, "SELECT COUNT(*) FROM t WHERE k=?", "i", k));
 }
 
 static void
