@@ -1,7 +1,8 @@
 /*
  * db: the SQLite plumbing shared by the store files (store_*.c), and only by
  * them: one writer connection behind a mutex for BEGIN IMMEDIATE
- * transactions, one reader connection per thread, statements prepared once
+ * transactions (with group commit, db.c), one reader connection per thread,
+ * statements prepared once
  * per connection, and a compact binder. Nothing outside src/server/store*.c
  * and db.c includes this header or sqlite3.h.
  */
@@ -23,12 +24,15 @@ int db_open(const char *path, bool sync_full, struct err *err);
 /* Closes every connection (call after all threads stopped). */
 void db_close(void);
 
-/* Takes the writer mutex and runs BEGIN IMMEDIATE; returns the writer or NULL
- * (err set) on failure, in which case the mutex is released. */
+/* Takes the writer mutex and starts a part: BEGIN IMMEDIATE, or a savepoint
+ * inside the transaction of the parts queued before it. Returns the writer,
+ * or NULL (err set, mutex released) on failure. */
 struct conn *db_begin(struct err *err);
-/* COMMIT and release; -1 (rolled back, err set) on failure. */
+/* Ends the part and releases the mutex; returns 0 once the COMMIT of its
+ * group has returned, -1 (err set, the part's writes gone) if it failed. */
 int db_commit(struct conn *c, struct err *err);
-/* ROLLBACK and release; a NULL c is a no-op. */
+/* Undoes the part and releases the mutex; returns after the COMMIT of the
+ * parts before it in its group, if any. A NULL c is a no-op. */
 void db_rollback(struct conn *c);
 /* This thread's reader connection (opened on first use). */
 struct conn *db_reader(void);
