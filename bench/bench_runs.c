@@ -10,18 +10,18 @@
  * and fdatasync calls during the lifecycle phase are counted.
  */
 #include <jansson.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client.h"
+#include "spawn.h"
 #include "util.h"
 
 static const char *url, *team_token, *app, *dbdir, *runner_tokens[64];
@@ -231,34 +231,39 @@ creator(void *arg)
 	return NULL;
 }
 
-/* Starts `perf stat` on the server's sync calls; 0 when BENCH_PID is unset
- * or perf cannot start. */
-static pid_t
-syncs_start(const char *out)
+#define PERF "/usr/bin/perf"
+
+/* Starts `perf stat` on the server's sync calls into p (its pid stays 0
+ * when BENCH_PID is unset or perf cannot start). */
+static void
+syncs_start(const char *out, struct spawn_proc *p)
 {
 	const char *pid = getenv("BENCH_PID");
-	char *argv[] = { "perf", "stat", "-x,", "-o", (char *)out, "-e",
-	    "syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync", "-p", (char *)pid, NULL };
-	pid_t p;
+	const char *argv[] = { PERF, "stat", "-x,", "-o", out, "-e",
+	    "syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync", "-p", pid, NULL };
+	struct spawn_opts o = { .argv = argv, .envp = (const char *const *)environ };
+	struct err err;
 
-	if (pid == NULL || posix_spawnp(&p, "perf", NULL, NULL, argv, environ) != 0)
-		return 0;
+	p->pid = 0;
+	if (pid == NULL || access(PERF, X_OK) != 0 || spawn_start(&o, p, &err) == -1) {
+		p->pid = 0;
+		return;
+	}
 	nanosleep(&(struct timespec){ 0, 300000000 }, NULL);	/* perf attaches */
-	return p;
 }
 
 /* Stops perf and returns the number of sync calls it counted (-1: none). */
 static long
-syncs_stop(pid_t p, const char *out)
+syncs_stop(struct spawn_proc *p, const char *out)
 {
 	char line[512];
 	long n = -1;
 	FILE *f;
 
-	if (p == 0)
+	if (p->pid == 0)
 		return -1;
-	kill(p, SIGINT);
-	waitpid(p, NULL, 0);
+	spawn_signal_group(p->pid, SIGINT);
+	spawn_reap(p, NULL);
 	if ((f = fopen(out, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -274,12 +279,12 @@ bench_lifecycle(long total, int nrunners, int ncreators)
 	pthread_t rt[64], ct[16];
 	char out[256];
 	double t0, t1;
+	struct spawn_proc perf;
 	long syncs;
-	pid_t perf;
 	int i;
 
 	snprintf(out, sizeof(out), "%s/perf-syncs.txt", dbdir);
-	perf = syncs_start(out);
+	syncs_start(out, &perf);
 	atomic_store(&stop, false);
 	atomic_store(&done, 0);
 	for (i = 0; i < nrunners; i++)
@@ -298,7 +303,7 @@ bench_lifecycle(long total, int nrunners, int ncreators)
 	printf("lifecycles (create, lease, start, logs, result): %ld in %.2f s = %.0f runs/s "
 	    "(%d runners, %d creators)\n", atomic_load(&done), t1 - t0,
 	    (double)atomic_load(&done) / (t1 - t0), nrunners, ncreators);
-	if ((syncs = syncs_stop(perf, out)) >= 0)
+	if ((syncs = syncs_stop(&perf, out)) >= 0)
 		printf("server fsync/fdatasync calls in that phase: %ld = %.2f per lifecycle\n", syncs,
 		    (double)syncs / (double)atomic_load(&done));
 }

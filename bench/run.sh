@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 make -s bin/minitowerd build/plain/libmt.a >/dev/null
 pk="libmicrohttpd sqlite3 jansson libcurl libarchive libsodium"
-cc -O2 -std=c11 -D_GNU_SOURCE -Isrc/lib $(pkg-config --cflags $pk) -o build/plain/bench_runs \
+cc -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/lib $(pkg-config --cflags $pk) -o build/plain/bench_runs \
 	bench/bench_runs.c build/plain/libmt.a $(pkg-config --libs $pk) -lcrypt -lpthread -lm
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mt-bench.XXXXXX")
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
