@@ -32,7 +32,7 @@ MIGRATIONS := $(sort $(wildcard src/server/migrations/*.up.sql))
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 LIB     := $(O)/libmt.a
-PROGS   := $(BIN)/minitowerd $(if $(RUNNER_SRC),$(BIN)/minitower-runner) $(if $(CLI_SRC),$(BIN)/minitower-cli)
+PROGS   := $(BIN)/minitowerd $(if $(RUNNER_SRC),$(BIN)/minitower-runner $(BIN)/minitower-jobinit) $(if $(CLI_SRC),$(BIN)/minitower-cli)
 UNITS   := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 TOOLS   := $(patsubst tests/tools/%.c,$(O)/tools/%,$(TOOL_SRC))
 
@@ -57,6 +57,14 @@ $(BIN)/minitowerd: $(call obj,$(SERVER_SRC)) $(LIB)
 $(BIN)/minitower-runner: $(call obj,$(RUNNER_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The job's PID 1 runs inside the sandbox, where only /usr is visible: it
+# links libc alone and is built without sanitizers (docs/sandbox.md).
+$(O)/src/jobinit/jobinit.o: src/jobinit/jobinit.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(HARDEN) -D_GNU_SOURCE -MMD -MP -c -o $@ $<
+$(BIN)/minitower-jobinit: $(O)/src/jobinit/jobinit.o
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^
 $(BIN)/minitower-cli: $(call obj,$(CLI_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,8 +33,10 @@ struct child_fail {
 
 static const char *const stage_names[] = {
 	"setpgid", "open /dev/null", "dup2", "chdir", "setgroups", "setgid",
-	"setuid", "prctl", "execve",
+	"setuid", "prctl", "execve", "setrlimit", "attach",
 };
+#define NSTAGES	((int)(sizeof(stage_names) / sizeof(stage_names[0])))
+#define MAX_PASS	8
 
 static void __attribute__((noreturn))
 child_die(int fd, int stage)
@@ -60,11 +63,61 @@ child_reset_signals(void)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Moves the descriptors to pass out of the way of 0-4. */
+static void
+child_lift_fds(const struct spawn_opts *o, int *tmp, int fail_w)
+{
+	int i;
+
+	for (i = 0; i < o->npass && i < MAX_PASS; i++) {
+		tmp[i] = fcntl(o->pass_fds[i], F_DUPFD, 16);
+		if (tmp[i] == -1)
+			child_die(fail_w, 2);
+	}
+}
+
+static void
+child_place_fds(const struct spawn_opts *o, const int *tmp, int fail_w)
+{
+	int i;
+
+	for (i = 0; i < o->npass && i < MAX_PASS; i++)
+		if (dup2(tmp[i], 3 + i) == -1)	/* dup2 clears close-on-exec */
+			child_die(fail_w, 2);
+}
+
+static void
+child_limits(const struct spawn_opts *o, int fail_w)
+{
+	int i;
+
+	for (i = 0; i < o->nrlimits; i++)
+		if (setrlimit((__rlimit_resource_t)o->rlimits[i].resource,
+		    &o->rlimits[i].value) == -1)
+			child_die(fail_w, 9);
+}
+
+/* Waits for the parent's go (after its attach); end of file means the
+ * parent died before it could say so. */
+static void
+child_wait_go(int go_r, int fail_w)
+{
+	char c = 0;
+	ssize_t n;
+
+	do
+		n = read(go_r, &c, 1);
+	while (n == -1 && errno == EINTR);
+	if (n != 1 || c != 'g')
+		child_die(fail_w, 10);
+}
+
 /* Runs in the child: only async-signal-safe calls from here on. */
 static void __attribute__((noreturn))
-child_exec(const struct spawn_opts *o, int out_w, int err_w, int fail_w, pid_t parent)
+child_exec(const struct spawn_opts *o, int out_w, int err_w, int fail_w, int go_r,
+    pid_t parent)
 {
-	int nullfd;
+	int nullfd, tmp[MAX_PASS];
 
 	if (setpgid(0, 0) == -1)
 		child_die(fail_w, 0);
@@ -75,8 +128,10 @@ child_exec(const struct spawn_opts *o, int out_w, int err_w, int fail_w, pid_t p
 	if (dup2(nullfd, 0) == -1 || dup2(out_w, 1) == -1 ||
 	    dup2(o->merge_output ? out_w : err_w, 2) == -1)
 		child_die(fail_w, 2);
+	child_lift_fds(o, tmp, fail_w);
 	/* Everything from 3 up (the fail pipe included) closes on exec. */
 	(void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	child_place_fds(o, tmp, fail_w);
 	if (o->cwd != NULL && chdir(o->cwd) == -1)
 		child_die(fail_w, 3);
 	if (o->set_user) {
@@ -87,10 +142,13 @@ child_exec(const struct spawn_opts *o, int out_w, int err_w, int fail_w, pid_t p
 		if (setuid(o->uid) == -1)
 			child_die(fail_w, 6);
 	}
+	child_limits(o, fail_w);
 	/* After any change of user, which clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 		child_die(fail_w, 7);
-	if (getppid() != parent)
+	if (go_r >= 0)
+		child_wait_go(go_r, fail_w);	/* also the parent check */
+	else if (getppid() != parent)
 		_exit(127);
 	execve(o->argv[0], (char *const *)(uintptr_t)o->argv,
 	    (char *const *)(uintptr_t)o->envp);
@@ -117,10 +175,21 @@ read_child_fail(int fd, struct child_fail *f)
 	return n == (ssize_t)sizeof(*f) ? -1 : 0;
 }
 
+/* The parent's side of the hold: attach, then let the child exec. */
+static int
+let_go(const struct spawn_opts *o, pid_t pid, int go_w)
+{
+	if (o->attach != NULL && o->attach(pid, o->attach_arg) != 0)
+		return -1;
+	return write(go_w, "g", 1) == 1 ? 0 : -1;
+}
+
 int
 spawn_start(const struct spawn_opts *o, struct spawn_proc *p, struct err *err)
 {
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, failp[2] = { -1, -1 };
+	int gop[2] = { -1, -1 };
+	bool hold = o->new_pidns || o->attach != NULL;
 	sigset_t all, old;
 	struct child_fail f;
 	pid_t pid, parent = getpid();
@@ -128,15 +197,17 @@ spawn_start(const struct spawn_opts *o, struct spawn_proc *p, struct err *err)
 	p->pid = -1;
 	p->pidfd = p->out_fd = p->err_fd = -1;
 	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(failp, O_CLOEXEC) == -1 ||
-	    (!o->merge_output && pipe2(errp, O_CLOEXEC) == -1)) {
+	    (!o->merge_output && pipe2(errp, O_CLOEXEC) == -1) ||
+	    (hold && pipe2(gop, O_CLOEXEC) == -1)) {
 		err_set(err, ERR_IO, "pipe: %s", strerror(errno));
 		goto fail;
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork();
+	/* A fork-like clone: the child runs on a copy of this stack. */
+	pid = o->new_pidns ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0) : fork();
 	if (pid == 0)
-		child_exec(o, outp[1], errp[1], failp[1], parent);
+		child_exec(o, outp[1], errp[1], failp[1], gop[0], parent);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
 		err_set(err, ERR_IO, "fork: %s", strerror(errno));
@@ -147,8 +218,17 @@ spawn_start(const struct spawn_opts *o, struct spawn_proc *p, struct err *err)
 	close_fd(&outp[1]);
 	close_fd(&errp[1]);
 	close_fd(&failp[1]);
+	close_fd(&gop[0]);
+	if (hold && let_go(o, pid, gop[1]) != 0) {
+		err_set(err, ERR_IO, "attach: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		p->pid = -1;
+		goto fail;
+	}
+	close_fd(&gop[1]);
 	if (read_child_fail(failp[0], &f) == -1) {
-		int st = (f.stage >= 0 && f.stage < 9) ? f.stage : 8;
+		int st = (f.stage >= 0 && f.stage < NSTAGES) ? f.stage : 8;
 
 		err_set(err, ERR_IO, "%s: %s", stage_names[st], strerror(f.errnum));
 		(void)waitpid(pid, NULL, 0);
@@ -170,6 +250,8 @@ fail:
 	close_fd(&errp[1]);
 	close_fd(&failp[0]);
 	close_fd(&failp[1]);
+	close_fd(&gop[0]);
+	close_fd(&gop[1]);
 	return -1;
 }
 

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -24,6 +25,22 @@ struct spawn_opts {
 	gid_t		 gid;
 	const gid_t	*groups;
 	int		 ngroups;
+	/* Containment (docs/sandbox.md); all off when zeroed: */
+	bool		 new_pidns;	/* PID 1 of a new PID namespace (CAP_SYS_ADMIN) */
+	const int	*pass_fds;	/* become the child's 3, 4, ... */
+	int		 npass;
+	const struct spawn_rlimit *rlimits;	/* set after any change of user */
+	int		 nrlimits;
+	/* Called in the parent with the child's pid before the child may
+	 * exec (the child waits for it): e.g. to put it in a cgroup. A
+	 * non-zero return kills the child and fails spawn_start. */
+	int		(*attach)(pid_t pid, void *arg);
+	void		*attach_arg;
+};
+
+struct spawn_rlimit {
+	int		resource;	/* RLIMIT_* */
+	struct rlimit	value;
 };
 
 struct spawn_proc {
@@ -33,11 +50,12 @@ struct spawn_proc {
 	int	err_fd;		/* read end of stderr, -1 with merge_output */
 };
 
-/* Forks and executes o->argv in a new process group with stdin /dev/null and
- * stdout/stderr on pipes. The child gets PR_SET_PDEATHSIG(SIGKILL) and only
- * descriptors 0-2. Returns 0 and fills p, or -1 with err when the pipes,
- * fork or execve (reported back through a close-on-exec pipe) failed; then
- * nothing is left running. */
+/* Forks (or clones into a new PID namespace) and executes o->argv in a new
+ * process group with stdin /dev/null and stdout/stderr on pipes. The child
+ * gets PR_SET_PDEATHSIG(SIGKILL), only descriptors 0-2 plus o->pass_fds,
+ * and o->rlimits. Returns 0 and fills p, or -1 with err when the pipes,
+ * fork, attach or execve (reported back through a close-on-exec pipe)
+ * failed; then nothing is left running. */
 int spawn_start(const struct spawn_opts *o, struct spawn_proc *p, struct err *err);
 
 /* Waits (blocking) for p->pid and closes every descriptor of p. Stores the

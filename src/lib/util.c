@@ -4,12 +4,15 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "util.h"
 
 static void
@@ -376,4 +379,26 @@ int
 ascii_casecmp(const char *a, const char *b)
 {
 	return ascii_ncasecmp(a, b, (size_t)-1);
+}
+
+/* Reads a small file into a new string; NULL on failure. */
+char *
+slurp(const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct buf b;
+	char tmp[4096];
+	ssize_t n;
+
+	if (fd == -1)
+		return NULL;
+	buf_init(&b, max);
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		buf_add(&b, tmp, (size_t)n);
+	close(fd);
+	if (n < 0 || !buf_ok(&b)) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data != NULL ? buf_take(&b) : xstrdup("");
 }

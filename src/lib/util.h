@@ -60,4 +60,8 @@ char *str_trim(char *s);
 int ascii_casecmp(const char *a, const char *b);
 int ascii_ncasecmp(const char *a, const char *b, size_t n);
 
+/* Reads a file of at most max bytes into a new NUL-terminated string;
+ * NULL when it cannot be read or is larger. */
+char *slurp(const char *path, size_t max);
+
 #endif

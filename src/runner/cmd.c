@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "cmd.h"
+#include "jail.h"
 #include "util.h"
 
 void
@@ -95,9 +96,78 @@ drain(struct cmd *c, int fd, bool *eof)
 	}
 }
 
-/* Stops the group: SIGTERM now, SIGKILL at the kill time. */
+/* The helper as a plain process group or as a jail. */
+struct helper {
+	struct cmd		*c;
+	struct spawn_proc	 p;
+	struct jail_proc	 jp;
+	bool			 exited;
+};
+
+static int
+helper_start(struct helper *h, struct cmd *c, struct err *err)
+{
+	h->c = c;
+	h->exited = false;
+	if (c->js == NULL)
+		return spawn_start(&c->so, &h->p, err);
+	if (jail_start(c->js, c->so.argv, c->so.envp, c->so.cwd, true, &h->jp, err) != 0)
+		return -1;
+	h->p = h->jp.p;
+	return 0;
+}
+
+/* Polls for the main process's end; true once it is known. */
+static bool
+helper_exited(struct helper *h)
+{
+	if (h->exited)
+		return true;
+	if (h->c->js == NULL) {
+		h->exited = waitpid(h->p.pid, &h->c->status, WNOHANG) == h->p.pid;
+	} else {
+		jail_poll(&h->jp);
+		if (h->jp.main_done)
+			h->c->status = h->jp.main_status;
+		h->exited = h->jp.main_done;
+	}
+	return h->exited;
+}
+
+static bool
+helper_alive(struct helper *h)
+{
+	if (h->c->js == NULL)
+		return spawn_group_alive(h->p.pid);
+	jail_poll(&h->jp);
+	return !h->jp.reaped;
+}
+
 static void
-stop_group(struct cmd *c, pid_t pgid, int64_t *kill_at, bool *termed)
+helper_signal(struct helper *h, int sig)
+{
+	if (h->c->js == NULL)
+		spawn_signal_group(h->p.pid, sig);
+	else if (sig == SIGKILL)
+		jail_kill(&h->jp);
+	else
+		jail_terminate(&h->jp);
+}
+
+static void
+helper_close(struct helper *h)
+{
+	if (h->c->js == NULL) {
+		h->p.pid = -1;	/* reaped */
+		spawn_close(&h->p);
+	} else {
+		jail_finish(&h->jp);
+	}
+}
+
+/* Stops the helper: SIGTERM now, SIGKILL at the kill time. */
+static void
+stop_group(struct cmd *c, struct helper *h, int64_t *kill_at, bool *termed)
 {
 	int64_t now = mono_ms();
 
@@ -106,16 +176,16 @@ stop_group(struct cmd *c, pid_t pgid, int64_t *kill_at, bool *termed)
 		*kill_at = c->kill_at != NULL ? c->kill_at(c->abort_arg, now) :
 		    now + (c->grace_ms > 0 ? c->grace_ms : 0);
 		if (*kill_at > now)
-			spawn_signal_group(pgid, SIGTERM);
+			helper_signal(h, SIGTERM);
 	}
 	if (now >= *kill_at)
-		spawn_signal_group(pgid, SIGKILL);
+		helper_signal(h, SIGKILL);
 }
 
 int
 cmd_run(struct cmd *c, char *desc, size_t descsz)
 {
-	struct spawn_proc p;
+	struct helper h;
 	struct err err;
 	bool eof = false, exited = false, termed = false, aborted = false;
 	int64_t kill_at = 0, exit_at = 0;
@@ -125,34 +195,36 @@ cmd_run(struct cmd *c, char *desc, size_t descsz)
 	c->truncated = false;
 	c->output[0] = '\0';
 	c->so.merge_output = true;
-	if (spawn_start(&c->so, &p, &err) != 0) {
+	memset(&h, 0, sizeof(h));
+	if (helper_start(&h, c, &err) != 0) {
 		snprintf(desc, descsz, "%s", err.msg);
 		return CMD_FAILED;
 	}
 	for (;;) {
-		struct pollfd pf[2] = { { p.out_fd, POLLIN, 0 }, { p.pidfd, POLLIN, 0 } };
+		struct pollfd pf[3] = { { h.p.out_fd, POLLIN, 0 }, { h.p.pidfd, POLLIN, 0 },
+		    { h.jp.status_fd, POLLIN, 0 } };
 
 		if (!aborted && c->abort != NULL && c->abort(c->abort_arg))
 			aborted = true;
-		if ((aborted || exited) && spawn_group_alive(p.pid))
-			stop_group(c, p.pid, &kill_at, &termed);
-		if (exited && eof)
+		if ((aborted || exited) && helper_alive(&h))
+			stop_group(c, &h, &kill_at, &termed);
+		if (exited && eof && (c->js == NULL || !helper_alive(&h)))
 			break;
 		/* A process that left the group may hold the pipe forever. */
 		if (exited && mono_ms() > exit_at + (c->grace_ms > 0 ? c->grace_ms : 0) + 1000)
 			break;
-		pf[0].fd = eof ? -1 : p.out_fd;
-		pf[1].fd = exited ? -1 : p.pidfd;
-		(void)poll(pf, 2, 20);
+		pf[0].fd = eof ? -1 : h.p.out_fd;
+		pf[1].fd = (c->js == NULL && exited) || h.jp.reaped ? -1 : h.p.pidfd;
+		pf[2].fd = c->js == NULL ? -1 : h.jp.status_fd;
+		(void)poll(pf, 3, 20);
 		if (!eof)
-			drain(c, p.out_fd, &eof);
-		if (!exited && waitpid(p.pid, &c->status, WNOHANG) == p.pid) {
+			drain(c, h.p.out_fd, &eof);
+		if (!exited && helper_exited(&h)) {
 			exited = true;
 			exit_at = mono_ms();
 		}
 	}
-	p.pid = -1;	/* reaped above */
-	spawn_close(&p);
+	helper_close(&h);
 	c->output[c->output_len] = '\0';
 	if (aborted)
 		return CMD_ABORTED;

@@ -11,12 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jail.h"
 #include "spawn.h"
 
 #define CMD_OUTPUT_MAX	2048
 
 struct cmd {
-	struct spawn_opts	 so;
+	struct spawn_opts	 so;		/* argv, envp, cwd (and the rest without js) */
+	const struct jail_spec	*js;		/* contained (argv[0] absolute), or NULL */
 	bool			(*abort)(void *arg);
 	void			*abort_arg;
 	int64_t			(*kill_at)(void *arg, int64_t sigterm_at);	/* or NULL */

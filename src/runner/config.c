@@ -134,6 +134,81 @@ load_strings(struct config *c, const char *(*get)(const char *))
 	c->tz = v != NULL ? xstrdup(v) : NULL;
 }
 
+/* "A-B" with 1000 <= A <= B < 2^31 - 1. */
+static int
+load_uid_range(struct config *c, const char *v, uid_t euid, struct err *err)
+{
+	const char *dash = strchr(v, '-');
+	int64_t a, b;
+	char *first;
+	int bad;
+
+	if (euid != 0)
+		return err_set(err, ERR_INVALID, "MINITOWER_JOB_UID_RANGE requires running as root");
+	if (dash == NULL)
+		return err_set(err, ERR_INVALID, "MINITOWER_JOB_UID_RANGE must be FIRST-LAST");
+	first = xstrndup(v, (size_t)(dash - v));
+	bad = parse_i64(first, &a) != 0 || parse_i64(dash + 1, &b) != 0;
+	free(first);
+	if (bad || a < 1000 || b < a || b >= 2147483647)
+		return err_set(err, ERR_INVALID, "MINITOWER_JOB_UID_RANGE must be FIRST-LAST "
+		    "with 1000 <= FIRST <= LAST < 2147483647");
+	c->uid_range = true;
+	c->uid_first = (uid_t)a;
+	c->uid_last = (uid_t)b;
+	return 0;
+}
+
+/* One of the words allowed, default first. */
+static int
+choice(const char *(*get)(const char *), const char *name, const char *const *words,
+    char **out, struct err *err)
+{
+	const char *v = get_set(get, name);
+	size_t i;
+
+	if (v == NULL)
+		v = words[0];
+	for (i = 0; words[i] != NULL; i++) {
+		if (strcmp(v, words[i]) == 0) {
+			*out = xstrdup(v);
+			return 0;
+		}
+	}
+	if (i == 3)
+		return err_set(err, ERR_INVALID, "%s must be %s, %s or %s", name, words[0],
+		    words[1], words[2]);
+	return err_set(err, ERR_INVALID, "%s must be %s, %s, %s or %s", name, words[0],
+	    words[1], words[2], words[3]);
+}
+
+/* MINITOWER_SANDBOX and everything that contains a job. */
+static int
+load_sandbox(struct config *c, const char *(*get)(const char *), uid_t euid, struct err *err)
+{
+	static const char *const modes[] = { "auto", "bwrap", "none", NULL };
+	static const char *const cgroups[] = { "auto", "v2", "v1", "off", NULL };
+	char msg[256];
+	const char *v;
+
+	if (choice(get, "MINITOWER_SANDBOX", modes, &c->sandbox, err) != 0 ||
+	    choice(get, "MINITOWER_CGROUP", cgroups, &c->cgroup, err) != 0)
+		return -1;
+	v = get_set(get, "MINITOWER_BWRAP");
+	c->bwrap = v != NULL ? xstrdup(v) : NULL;
+	v = get_set(get, "MINITOWER_JOBINIT");
+	c->jobinit = v != NULL ? xstrdup(v) : NULL;
+	v = get_set(get, "MINITOWER_JOB_UID_RANGE");
+	if (v != NULL && load_uid_range(c, v, euid, err) != 0)
+		return -1;
+	if (limits_from_env(&c->defaults, get, "DEFAULT", msg, sizeof(msg)) != 0 ||
+	    limits_from_env(&c->ceilings, get, "MAX", msg, sizeof(msg)) != 0)
+		return err_set(err, ERR_INVALID, "%s", msg);
+	if (get_set(get, "MINITOWER_DEFAULT_PIDS") == NULL)
+		c->defaults.pids = 4096;	/* a fork bomb is contained by default */
+	return 0;
+}
+
 int
 config_load(struct config *c, const char *(*get)(const char *), uid_t euid,
     struct err *err)
@@ -165,7 +240,7 @@ config_load(struct config *c, const char *(*get)(const char *), uid_t euid,
 	v = get_set(get, "MINITOWER_JOB_USER");
 	if (v != NULL && load_job_user(c, v, euid, err) != 0)
 		return -1;
-	return 0;
+	return load_sandbox(c, get, euid, err);
 }
 
 void
@@ -185,5 +260,9 @@ config_free(struct config *c)
 	free(c->tz);
 	free(c->job_user);
 	free(c->job_groups);
+	free(c->sandbox);
+	free(c->bwrap);
+	free(c->jobinit);
+	free(c->cgroup);
 	memset(c, 0, sizeof(*c));
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "limits.h"
 
 struct config {
 	char	*server_url;		/* without a trailing '/' */
@@ -37,6 +38,15 @@ struct config {
 	gid_t	 job_gid;
 	gid_t	*job_groups;
 	int	 job_ngroups;
+	/* Containment (docs/sandbox.md): */
+	char	*sandbox;		/* "auto", "bwrap" or "none" */
+	char	*bwrap;			/* MINITOWER_BWRAP, NULL: bwrap on PATH */
+	char	*jobinit;		/* MINITOWER_JOBINIT, NULL: next to the runner */
+	char	*cgroup;		/* "auto", "v2", "v1" or "off" */
+	bool	 uid_range;		/* a uid per run (MINITOWER_JOB_UID_RANGE) */
+	uid_t	 uid_first, uid_last;
+	struct limits	 defaults;	/* MINITOWER_DEFAULT_* */
+	struct limits	 ceilings;	/* MINITOWER_MAX_* */
 };
 
 /* Reads the variables through get (getenv, or a test's lookup). euid is the

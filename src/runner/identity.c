@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "call.h"
 #include "identity.h"
+#include "tree.h"
 #include "json.h"
 #include "lease.h"
 #include "client.h"
@@ -33,7 +35,7 @@ ensure_dir(const char *path, mode_t mode)
 int
 identity_prepare_dir(const struct config *cfg, struct err *err)
 {
-	bool ju = cfg->job_user != NULL;
+	bool ju = cfg->job_user != NULL || cfg->uid_range;
 	struct stat st;
 	char *sub;
 	int rc;
@@ -55,28 +57,6 @@ identity_prepare_dir(const struct config *cfg, struct err *err)
 	if (rc != 0)
 		return err_set(err, ERR_IO, "create data dir: %s", strerror(errno));
 	return 0;
-}
-
-/* Reads a small file into a new string; NULL on failure. */
-static char *
-slurp(const char *path, size_t max)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct buf b;
-	char tmp[4096];
-	ssize_t n;
-
-	if (fd == -1)
-		return NULL;
-	buf_init(&b, max);
-	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-		buf_add(&b, tmp, (size_t)n);
-	close(fd);
-	if (n < 0 || !buf_ok(&b)) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data != NULL ? buf_take(&b) : xstrdup("");
 }
 
 /* Writes data to path through a temporary file; fsyncs when sync. */
@@ -162,7 +142,7 @@ save_identity(const struct identity *id, const struct config *cfg)
 }
 
 static char *
-register_body(const struct config *cfg)
+register_body(const struct config *cfg, const char *report)
 {
 	struct buf b;
 
@@ -171,6 +151,8 @@ register_body(const struct config *cfg)
 	json_encode_str(&b, cfg->name, strlen(cfg->name));
 	buf_adds(&b, ",\"environment\":");
 	json_encode_str(&b, cfg->environment, strlen(cfg->environment));
+	if (report != NULL)
+		buf_addf(&b, ",%s", report);
 	buf_addc(&b, '}');
 	return buf_take(&b);
 }
@@ -234,7 +216,7 @@ identity_register(struct identity *id, const struct config *cfg,
 		return err_set(err, ERR_IO,
 		    "no saved token and MINITOWER_RUNNER_REGISTRATION_TOKEN not set");
 	h = client_new(cfg->server_url);
-	body = register_body(cfg);
+	body = register_body(cfg, id->report);
 	for (;;) {
 		rc = register_once(id, cfg, h, body, stop, err);
 		if (rc != 0)
@@ -291,7 +273,7 @@ identity_start_time(pid_t pid)
 
 void
 identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
-    const char *lease_token)
+    const char *lease_token, const char *run_dir)
 {
 	struct buf b;
 
@@ -299,6 +281,8 @@ identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
 	buf_addf(&b, "{\"pgid\":%d,\"start_time\":%lld,\"run_id\":%lld,\"lease_token\":",
 	    (int)pgid, (long long)identity_start_time(pgid), (long long)run_id);
 	json_encode_str(&b, lease_token, strlen(lease_token));
+	buf_adds(&b, ",\"run_dir\":");
+	json_encode_str(&b, run_dir, strlen(run_dir));
 	buf_adds(&b, "}\n");
 	(void)write_atomic(id->job_path, b.data, b.len, false);
 	buf_free(&b);
@@ -336,7 +320,7 @@ identity_recover(const struct identity *id, const struct config *cfg)
 	char *text = slurp(id->job_path, 64 * 1024);
 	json_t *j;
 	json_int_t pgid, start, run_id;
-	const char *lease;
+	const char *lease, *dir;
 
 	if (text == NULL)
 		return;
@@ -346,12 +330,18 @@ identity_recover(const struct identity *id, const struct config *cfg)
 	start = json_integer_value(json_object_get(j, "start_time"));
 	run_id = json_integer_value(json_object_get(j, "run_id"));
 	lease = json_string_value(json_object_get(j, "lease_token"));
+	dir = json_string_value(json_object_get(j, "run_dir"));
 	if (pgid > 1) {
 		int64_t now_start = identity_start_time((pid_t)pgid);
 
 		/* Skip only when the leader's number was reused by another process. */
 		if (now_start < 0 || now_start == start)
 			kill(-(pid_t)pgid, SIGKILL);
+	}
+	if (dir != NULL && strncmp(dir, cfg->tmpdir, strlen(cfg->tmpdir)) == 0 &&
+	    strstr(dir, "/minitower-run-") != NULL) {
+		(void)umount2(dir, MNT_DETACH);
+		(void)tree_remove(dir);
 	}
 	if (run_id > 0 && lease != NULL) {
 		release_left_run(id, cfg, run_id, lease);

@@ -19,6 +19,7 @@ struct identity {
 	char	 id[17];	/* first 16 hex of sha256(name) */
 	char	*path;		/* the identity file */
 	char	*job_path;	/* the job file */
+	char	*report;	/* extra registration fields ("\"sandbox\":..."), or NULL */
 };
 
 /* Creates and checks the data directory and its venvs/ and runners/
@@ -39,14 +40,16 @@ int identity_register(struct identity *id, const struct config *cfg,
 /* Forgets the token and deletes the identity file (after a 401). */
 void identity_drop(struct identity *id);
 
-/* Writes the job file for a job whose group leader is pgid. */
+/* Writes the job file for a job whose outer process (group leader) is
+ * pgid, running in the run directory run_dir. */
 void identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
-    const char *lease_token);
+    const char *lease_token, const char *run_dir);
 /* Removes the job file. */
 void identity_job_clear(const struct identity *id);
 
 /* Handles a job file left by a previous process: kills the group (unless
- * its id was reused), releases the run, removes the file. */
+ * its id was reused), removes its run directory (unmounting a disk_mb
+ * tmpfs), releases the run, removes the file. */
 void identity_recover(const struct identity *id, const struct config *cfg);
 
 void identity_free(struct identity *id);

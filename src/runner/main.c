@@ -46,7 +46,9 @@ signal_main(void *arg)
 			log_info("draining", "timeout=%d", (int64_t)(ag->cfg.drain_timeout_ms * 1000000));
 		}
 		pgid = atomic_load(&ag->job_pgid);
-		if (lvl >= 3 && pgid > 1)
+		/* A namespace dies with its outer process; without one the
+		 * pump's order to jobinit does it (woken below). */
+		if (lvl >= 3 && pgid > 1 && (ag->sb.mode == SANDBOX_BWRAP || ag->sb.pidns))
 			kill(-pgid, SIGKILL);
 		if (lvl == 2) {	/* close a waiting lease request */
 			pthread_mutex_lock(&ag->http_mu);
@@ -161,6 +163,7 @@ lease_once(struct agent *ag, bool *warned_409)
 		snprintf(path, sizeof(path), "/api/v1/runs/lease");
 	struct client_req req = {
 		.method = "POST", .path = path, .bearer = ag->id.token,
+		.body = ag->report, .body_len = strlen(ag->report),
 		.timeout_ms = (long)(w * 1000 + 10000), .download_fd = -1,
 		.abort = hurry, .abort_arg = ag,
 	};
@@ -220,8 +223,18 @@ startup(struct agent *ag)
 	if (venv_resolve(&ag->py, &ag->cfg, errbuf, sizeof(errbuf)) != 0)
 		log_warn("python interpreter unavailable", "error=%s", errbuf);
 	identity_load(&ag->id, &ag->cfg);
+	if (sandbox_init(&ag->sb, &ag->cfg, &ag->py, ag->id.id, &err) != 0) {
+		log_error("config error", "error=%s", err.msg);
+		exit(1);
+	}
+	ag->report = xasprintf("{\"sandbox\":\"%s\",\"limits\":\"%s\"}",
+	    sandbox_mode_name(ag->sb.mode), cgroup_kind_name(ag->sb.cg.kind));
+	/* The same two fields, inside the registration body. */
+	ag->id.report = xstrndup(ag->report + 1, strlen(ag->report) - 2);
 	ensure_registered(ag);
 	identity_recover(&ag->id, &ag->cfg);
+	if (cgroup_recover(&ag->sb.cg) > 0)
+		log_warn("killed processes left by a previous process", NULL);
 	log_info("runner started", "name=%s", ag->cfg.name);
 }
 
@@ -274,7 +287,10 @@ main(void)
 	pthread_mutex_unlock(&ag.http_mu);
 	client_free(ag.hb_http);
 	client_free(ag.ship_http);
+	free(ag.id.report);
 	identity_free(&ag.id);
+	sandbox_free(&ag.sb);
+	free(ag.report);
 	venv_pyinfo_free(&ag.py);
 	config_free(&ag.cfg);
 	return 0;

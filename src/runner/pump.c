@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jail.h"
 #include "log.h"
 #include "run.h"
 #include "util.h"
@@ -96,6 +97,10 @@ trigger(struct job *j, int64_t now)
 		j->timed_out = true;
 		return "timeout";
 	}
+	if (workspace_full(j->w)) {
+		j->disk_full = true;
+		return "disk limit";
+	}
 	if (lvl >= 2 || (lvl >= 1 && now >= atomic_load(&ag->drain_started) +
 	    ag->cfg.drain_timeout_ms)) {
 		j->drained = true;
@@ -116,10 +121,10 @@ terminate(struct job *j, const char *reason, int64_t now)
 	j->termed = true;
 	j->kill_at = lease_kill_at(&lc, now, grace, runstate_is_stale(j->rs));
 	if (grace <= 0 || j->kill_at <= now) {
-		spawn_signal_group(j->pgid, SIGKILL);
+		jail_kill(&j->jp);
 		j->killed = true;
 	} else {
-		spawn_signal_group(j->pgid, SIGTERM);
+		jail_terminate(&j->jp);
 	}
 }
 
@@ -142,43 +147,9 @@ control_running(struct job *j, int64_t now)
 			j->kill_at = lc.deadline_ms - 1000;
 	}
 	if (atomic_load(&j->ag->drain) >= 3 || now >= j->kill_at) {
-		spawn_signal_group(j->pgid, SIGKILL);
+		jail_kill(&j->jp);
 		j->killed = true;
 	}
-}
-
-/* Children re-parented to the runner that left the job's group. */
-static void
-kill_reparented(pid_t pgid)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char path[300], line[4096], *p, *end;
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
-		f = fopen(path, "re");
-		if (f == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f) != NULL) {
-			for (p = line; *p != '\0'; p = end) {
-				long pid = strtol(p, &end, 10);
-
-				if (end == p)
-					break;
-				if (pid > 1 && getpgid((pid_t)pid) != pgid)
-					kill((pid_t)pid, SIGKILL);
-			}
-		}
-		fclose(f);
-	}
-	closedir(d);
 }
 
 /* Reaps exited children other than the job's main process. */
@@ -203,8 +174,7 @@ control_exited(struct job *j, int64_t now)
 {
 	int64_t grace = j->ag->cfg.kill_grace_ms;
 
-	kill_reparented(j->pgid);
-	if (!spawn_group_alive(j->pgid))
+	if (j->jp.reaped)
 		return;
 	if (!j->post_termed) {
 		struct lease_clock lc = runstate_lease(j->rs);
@@ -214,17 +184,19 @@ control_exited(struct job *j, int64_t now)
 		if (j->termed && j->kill_at < j->post_kill_at)
 			j->post_kill_at = j->kill_at;
 		if (now < j->post_kill_at)
-			spawn_signal_group(j->pgid, SIGTERM);
+			jail_terminate(&j->jp);
 	}
 	if (now >= j->post_kill_at || atomic_load(&j->ag->drain) >= 3)
-		spawn_signal_group(j->pgid, SIGKILL);
+		jail_kill(&j->jp);
 }
 
 static void
 check_reaped(struct job *j)
 {
-	if (j->reaped || waitpid(j->p.pid, &j->status, WNOHANG) != j->p.pid)
+	jail_poll(&j->jp);
+	if (j->reaped || !j->jp.main_done)
 		return;
+	j->status = j->jp.main_status;
 	j->reaped = true;
 	j->t0 = mono_ms();
 	pthread_mutex_lock(&j->rs->mu);
@@ -240,6 +212,8 @@ next_timeout(struct job *j, int64_t now)
 
 	if (j->reaped)
 		return 50;
+	if (j->w != NULL && j->w->mounted && t > now + 250)
+		t = now + 250;	/* watch the disk limit */
 	if (j->timeout_at < t)
 		t = j->timeout_at;
 	d = runstate_fence_at(j->rs);
@@ -269,27 +243,28 @@ pump_run(struct job *j)
 	int64_t grace = j->ag->cfg.kill_grace_ms > 0 ? j->ag->cfg.kill_grace_ms : 0;
 
 	for (;;) {
-		struct pollfd pf[4];
+		struct pollfd pf[5];
 		int64_t now = mono_ms();
 		uint64_t v;
 
 		check_reaped(j);
-		reap_others(j->p.pid, j->reaped);
+		reap_others(j->jp.p.pid, j->jp.reaped);
 		if (!j->reaped)
 			control_running(j, now);
 		else
 			control_exited(j, now);
 		read_stream(&j->out);
 		read_stream(&j->err);
-		if (j->reaped && j->out.eof && j->err.eof && !spawn_group_alive(j->pgid))
+		if (j->reaped && j->out.eof && j->err.eof && j->jp.reaped)
 			break;
 		if (j->reaped && now > j->t0 + grace + 1000)
 			break;	/* a process that left the group holds a pipe */
 		pf[0] = (struct pollfd){ j->ag->wake_fd, POLLIN, 0 };
-		pf[1] = (struct pollfd){ j->reaped ? -1 : j->p.pidfd, POLLIN, 0 };
+		pf[1] = (struct pollfd){ j->jp.reaped ? -1 : j->jp.p.pidfd, POLLIN, 0 };
 		set_pollfd(&pf[2], &j->out);
 		set_pollfd(&pf[3], &j->err);
-		(void)poll(pf, 4, (int)next_timeout(j, mono_ms()));
+		pf[4] = (struct pollfd){ j->jp.status_fd, POLLIN, 0 };
+		(void)poll(pf, 5, (int)next_timeout(j, mono_ms()));
 		if (pf[0].revents != 0 && read(j->ag->wake_fd, &v, sizeof(v)) < 0)
 			(void)v;
 	}

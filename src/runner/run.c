@@ -36,12 +36,14 @@ struct run {
 	struct heartbeat	*hb;
 	struct workspace	 w;
 	struct venv_run		 vr;
+	struct contain		 ct;
 	bool			 python;
 	bool			 logged_term;
 	/* The outcome: */
 	enum outcome		 out;
 	const char		*status;
 	int			 exit_code;
+	const char		*reason;	/* the result's reason, or NULL */
 	char			 message[1200];
 };
 
@@ -57,6 +59,7 @@ set_result(struct run *r, const char *status, int exit_code, const char *fmt, ..
 	r->out = OUT_RESULT;
 	r->status = status;
 	r->exit_code = exit_code;
+	r->reason = NULL;
 	r->message[0] = '\0';
 	if (fmt != NULL) {
 		va_start(ap, fmt);
@@ -65,8 +68,9 @@ set_result(struct run *r, const char *status, int exit_code, const char *fmt, ..
 	}
 }
 
+/* The result body; r adds the reason and the job's usage (NULL: none). */
 static char *
-result_body(const char *status, int exit_code, const char *msg)
+result_body(const char *status, int exit_code, const char *msg, const struct run *r)
 {
 	struct buf b;
 
@@ -77,6 +81,14 @@ result_body(const char *status, int exit_code, const char *msg)
 	if (msg != NULL && msg[0] != '\0') {
 		buf_adds(&b, ",\"error_message\":");
 		json_encode_str(&b, msg, strlen(msg));
+	}
+	if (r != NULL && r->reason != NULL)
+		buf_addf(&b, ",\"reason\":\"%s\"", r->reason);
+	if (r != NULL && r->ct.measured) {
+		if (r->ct.peak_bytes >= 0)
+			buf_addf(&b, ",\"peak_memory_bytes\":%lld", (long long)r->ct.peak_bytes);
+		buf_addf(&b, ",\"cpu_user_ms\":%lld,\"cpu_system_ms\":%lld",
+		    (long long)r->ct.user_ms, (long long)r->ct.sys_ms);
 	}
 	buf_addc(&b, '}');
 	return buf_take(&b);
@@ -123,7 +135,7 @@ submit_result(struct run *r)
 {
 	struct lease_clock lc = runstate_lease(&r->rs);
 	int64_t stop_at = lc.deadline_ms + lc.ttl_ms;
-	char *body = result_body(r->status, r->exit_code, r->message);
+	char *body = result_body(r->status, r->exit_code, r->message, r);
 	long st;
 
 	runstate_set_result_sent(&r->rs);
@@ -131,7 +143,7 @@ submit_result(struct run *r)
 	free(body);
 	if (st == 409 && strcmp(r->status, "cancelled") != 0) {
 		log_info("run cancelled", NULL);
-		body = result_body("cancelled", NO_EXIT_CODE, NULL);
+		body = result_body("cancelled", NO_EXIT_CODE, NULL, NULL);
 		st = post_result(r, body, stop_at);
 		free(body);
 		if (st == 409)
@@ -309,6 +321,8 @@ prepare_python(struct run *r)
 	r->vr.ws = r->w.ws;
 	r->vr.run_dir = r->w.dir;
 	r->vr.build_env = (const char *const *)e.vars;
+	r->vr.contain = &r->ct;
+	r->vr.tmp = r->w.tmp;
 	r->vr.abort = prep_abort;
 	r->vr.abort_arg = r;
 	r->vr.kill_at = prep_kill_at;
@@ -331,6 +345,34 @@ prepare_python(struct run *r)
 		set_result(r, "failed", NO_EXIT_CODE, "failed to create venv: %s", errbuf);
 		return -1;
 	}
+	return 0;
+}
+
+/* The run's containment: limits, uid, cgroup; a refusal fails the run. */
+static int
+contain_setup(struct run *r)
+{
+	const struct sandbox *sb = &r->ag->sb;
+	char msg[600];
+
+	if (contain_begin(&r->ct, sb, &r->ag->cfg, r->li->run_id, r->li->attempt_no,
+	    r->li->sandbox, r->li->resources, msg, sizeof(msg)) != 0) {
+		log_error("run refused", "error=%s", msg);
+		logship_runner_line(r->ls, "run refused: %s", msg);
+		set_result(r, "failed", NO_EXIT_CODE, "%s", msg);
+		r->reason = "setup_failed";
+		return -1;
+	}
+	r->w.owned = r->ct.set_user;
+	r->w.uid = r->ct.uid;
+	r->w.gid = r->ct.gid;
+	r->w.disk_mb = r->ct.lim.disk_mb;
+	logship_runner_line(r->ls, "sandbox: %s, network %s, limits: memory_mb %lld, cpus %lld.%03lld, "
+	    "pids %lld, disk_mb %lld, open_files %lld (0: none; %s)", sandbox_mode_name(sb->mode),
+	    r->ct.network ? "on" : "off", (long long)r->ct.lim.memory_mb,
+	    (long long)(r->ct.lim.cpus_milli / 1000), (long long)(r->ct.lim.cpus_milli % 1000),
+	    (long long)r->ct.lim.pids, (long long)r->ct.lim.disk_mb, (long long)r->ct.lim.open_files,
+	    cgroup_kind_name(sb->cg.kind));
 	return 0;
 }
 
@@ -451,15 +493,50 @@ job_outcome(struct run *r, struct job *j)
 	}
 }
 
-static void
-wait_group_gone(pid_t pgid)
+/* Starts the job in its jail; 0, or -1 with the result set. */
+static int
+start_job(struct run *r, struct job *j, const char *const *argv, const char *const *envp)
 {
-	int i;
+	struct jail_spec js;
+	struct err err;
 
-	for (i = 0; i < 600 && spawn_group_alive(pgid); i++) {
-		spawn_signal_group(pgid, SIGKILL);
-		call_sleep(50, NULL, NULL);
+	err_clear(&err);
+	if (contain_job_spec(&r->ct, r->w.ws, r->w.tmp, r->w.input_file,
+	    r->python ? r->vr.venv : NULL, &js, &err) != 0 ||
+	    jail_start(&js, argv, envp, r->w.ws, false, &j->jp, &err) != 0) {
+		log_error("process start failed", "error=%s", err.msg);
+		set_result(r, "failed", NO_EXIT_CODE, "failed to start process");
+		return -1;
 	}
+	return 0;
+}
+
+/* The outcome when a limit ended the job: the memory limit's OOM kill or
+ * a full disk_mb. */
+static bool
+limit_outcome(struct run *r, struct job *j)
+{
+	int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
+
+	if (WIFEXITED(j->status) && code == 0)
+		return false;
+	if (r->ct.oom_killed) {
+		logship_runner_line(r->ls, "run failed: out of memory (memory_mb = %lld)",
+		    (long long)r->ct.lim.memory_mb);
+		set_result(r, "failed", code, "out of memory: killed by the memory limit (%lld MB)",
+		    (long long)r->ct.lim.memory_mb);
+		r->reason = "oom_killed";
+	} else if (j->disk_full || workspace_full(&r->w)) {
+		logship_runner_line(r->ls, "run failed: disk limit reached (disk_mb = %lld)",
+		    (long long)r->ct.lim.disk_mb);
+		set_result(r, "failed", code, "disk limit reached: the workspace and /tmp hold "
+		    "at most %lld MB", (long long)r->ct.lim.disk_mb);
+		r->reason = "disk_limit";
+	} else {
+		return false;
+	}
+	log_info("run failed", "exit_code=%d", (int64_t)code);
+	return true;
 }
 
 /* Launches the job and pumps it to the end (§5.6-§5.9). */
@@ -469,50 +546,36 @@ launch(struct run *r)
 	struct agent *ag = r->ag;
 	struct job j;
 	struct jobenv e;
-	struct err err;
 	char *clean = jobenv_path_clean(r->li->entrypoint);
 	char *script = xasprintf("%s/%s", r->w.ws, clean[0] == '/' ? clean + 1 : clean);
 	char *py = xasprintf("%s/bin/python", r->vr.venv);
 	const char *sh_argv[] = { "/bin/sh", script, NULL };
 	const char *py_argv[] = { py, "-u", script, NULL };
-	struct spawn_opts so = {
-		.argv = r->python ? py_argv : sh_argv, .cwd = r->w.ws,
-	};
 
 	base_env(r, &e, r->python ? r->vr.venv : NULL, true);
-	so.envp = (const char *const *)e.vars;
-	if (ag->cfg.job_user != NULL) {
-		so.set_user = true;
-		so.uid = ag->cfg.job_uid;
-		so.gid = ag->cfg.job_gid;
-		so.groups = ag->cfg.job_groups;
-		so.ngroups = ag->cfg.job_ngroups;
-	}
 	memset(&j, 0, sizeof(j));
-	err_clear(&err);
-	if (spawn_start(&so, &j.p, &err) != 0) {
-		log_error("process start failed", "error=%s", err.msg);
-		set_result(r, "failed", NO_EXIT_CODE, "failed to start process");
+	if (start_job(r, &j, r->python ? py_argv : sh_argv, (const char *const *)e.vars) != 0)
 		goto out;
-	}
-	j.pgid = j.p.pid;
-	atomic_store(&ag->job_pgid, (int)j.pgid);
-	identity_job_save(&ag->id, j.pgid, r->li->run_id, r->li->lease_token);
+	atomic_store(&ag->job_pgid, (int)j.jp.p.pid);
+	identity_job_save(&ag->id, j.jp.p.pid, r->li->run_id, r->li->lease_token, r->w.dir);
 	j.ag = ag;
 	j.rs = &r->rs;
 	j.ls = r->ls;
+	j.w = &r->w;
 	j.logged_term = r->logged_term;
 	j.timeout_at = mono_ms() + r->li->timeout_s * 1000;
-	stream_init(&j.out, j.p.out_fd, LOG_STDOUT, r->ls);
-	stream_init(&j.err, j.p.err_fd, LOG_STDERR, r->ls);
-	j.p.out_fd = j.p.err_fd = -1;	/* owned by the streams now */
+	stream_init(&j.out, j.jp.p.out_fd, LOG_STDOUT, r->ls);
+	stream_init(&j.err, j.jp.p.err_fd, LOG_STDERR, r->ls);
+	j.jp.p.out_fd = j.jp.p.err_fd = -1;	/* owned by the streams now */
 	pump_run(&j);
-	j.p.pid = -1;
-	spawn_close(&j.p);
-	wait_group_gone(j.pgid);
+	jail_finish(&j.jp);
+	contain_kill(&r->ct);
 	atomic_store(&ag->job_pgid, 0);
 	venv_release(&r->vr);
-	job_outcome(r, &j);
+	contain_job_done(&r->ct);
+	if (runstate_is_stale(&r->rs) || (j.drained && j.termed) || runstate_is_cancelled(&r->rs) ||
+	    j.timed_out || !limit_outcome(r, &j))
+		job_outcome(r, &j);
 out:
 	jobenv_free(&e);
 	free(clean);
@@ -575,6 +638,7 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	r.ag = ag;
 	r.li = li;
 	r.vr.lock_fd = -1;
+	r.ct.uid_lock = -1;
 	if (read(ag->wake_fd, &v, sizeof(v)) < 0)	/* drop stale wake-ups */
 		(void)v;
 	runstate_init(&r.rs, li->run_id, ag->cfg.server_url, ag->id.token, li->lease_token,
@@ -585,7 +649,7 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 		goto out;
 	r.ls = logship_start(&r.rs, ag->ship_http);
 	r.hb = heartbeat_start(&r.rs, ag->hb_http);
-	if (prepare(&r) == 0) {
+	if (contain_setup(&r) == 0 && prepare(&r) == 0) {
 		if (runstate_is_stale(&r.rs)) {
 			log_warn("stale lease before process start", NULL);
 		} else if (runstate_is_cancelled(&r.rs)) {
@@ -600,6 +664,7 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	venv_release(&r.vr);
 	finish(&r);
 	workspace_destroy(&r.w);
+	contain_end(&r.ct);
 	identity_job_clear(&ag->id);
 	if (r.vr.added)
 		venv_evict(&ag->cfg);
@@ -665,6 +730,10 @@ lease_info_parse(struct lease_info *li, const char *body, size_t len, struct err
 	}
 	if (json_is_object(json_object_get(j, "input")))
 		li->input = json_incref(json_object_get(j, "input"));
+	if (json_is_object(json_object_get(j, "sandbox")))
+		li->sandbox = json_incref(json_object_get(j, "sandbox"));
+	if (json_is_object(json_object_get(j, "resources")))
+		li->resources = json_incref(json_object_get(j, "resources"));
 	rc = 0;
 out:
 	json_decref(j);
@@ -678,5 +747,7 @@ lease_info_free(struct lease_info *li)
 	free(li->entrypoint);
 	free(li->lease_token);
 	json_decref(li->input);
+	json_decref(li->sandbox);
+	json_decref(li->resources);
 	memset(li, 0, sizeof(*li));
 }

@@ -15,11 +15,14 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "contain.h"
 #include "identity.h"
+#include "jail.h"
 #include "linesplit.h"
 #include "logship.h"
 #include "client.h"
 #include "runstate.h"
+#include "sandbox.h"
 #include "spawn.h"
 #include "venv.h"
 #include "workspace.h"
@@ -29,6 +32,8 @@ struct agent {
 	struct config	 cfg;
 	struct pyinfo	 py;
 	struct identity	 id;
+	struct sandbox	 sb;		/* how jobs are contained here */
+	char		*report;	/* {"sandbox":..,"limits":..} for the server */
 	struct client	*http;		/* the main thread's handle */
 	pthread_mutex_t	 http_mu;	/* the signal thread's use of http vs its free */
 	struct client	*hb_http;	/* the heartbeat thread's */
@@ -36,7 +41,7 @@ struct agent {
 	int		 wake_fd;	/* eventfd: wakes the main loop */
 	atomic_int	 drain;		/* signals received: 0, 1, 2, 3+ */
 	_Atomic int64_t	 drain_started;	/* monotonic ms of the first signal */
-	atomic_int	 job_pgid;	/* the running job's group, 0 when none */
+	atomic_int	 job_pgid;	/* the running job's outer process, 0 when none */
 };
 
 /* The fields of a lease response the runner uses. */
@@ -47,6 +52,8 @@ struct lease_info {
 	char	*entrypoint;
 	char	*lease_token;
 	json_t	*input;		/* object or NULL */
+	json_t	*sandbox;	/* the version's [app.sandbox], or NULL */
+	json_t	*resources;	/* its [app.resources], or NULL */
 };
 
 /* Parses a lease body (decoded with JSON_DECODE_INT_AS_REAL). Returns 0, or
@@ -81,8 +88,8 @@ struct job {
 	struct agent		*ag;
 	struct runstate		*rs;
 	struct logship		*ls;
-	struct spawn_proc	 p;
-	pid_t			 pgid;
+	struct jail_proc	 jp;		/* the job's contained tree */
+	const struct workspace	*w;
 	int64_t			 timeout_at;
 	bool			 reaped;
 	int			 status;
@@ -94,6 +101,7 @@ struct job {
 	int64_t			 post_kill_at;
 	bool			 timed_out;	/* the Towerfile timeout fired */
 	bool			 drained;	/* a drain terminated the job */
+	bool			 disk_full;	/* disk_mb was reached: terminated */
 	bool			 logged_term;
 	struct stream		 out, err;
 };

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "contain.h"
 #include "log.h"
 #include "tree.h"
 #include "util.h"
@@ -212,29 +213,48 @@ venv_read_requirements(const char *ws, char **out, size_t *len)
 	return rc;
 }
 
-/* Runs one build command as the job user (when set) in the workspace. */
+/* Runs one build command in the run's jail (as the run's user, seeing the
+ * workspace and the environment dir being built), in the workspace. */
 static int
-run_build(struct venv_run *vr, const char *const *argv, char *errbuf, size_t errsz)
+run_build(struct venv_run *vr, const char *dir, const char *const *argv, char *errbuf,
+    size_t errsz)
 {
 	const struct config *cfg = vr->cfg;
+	const char *rw[] = { dir, vr->ws, NULL };
+	struct jail_spec js;
 	struct cmd c;
 
 	memset(&c, 0, sizeof(c));
 	c.so.argv = argv;
 	c.so.envp = vr->build_env;
 	c.so.cwd = vr->ws;
-	if (cfg->job_user != NULL) {
-		c.so.set_user = true;
-		c.so.uid = cfg->job_uid;
-		c.so.gid = cfg->job_gid;
-		c.so.groups = cfg->job_groups;
-		c.so.ngroups = cfg->job_ngroups;
+	if (vr->contain != NULL) {
+		contain_build_spec(vr->contain, rw, vr->tmp, &js);
+		c.js = &js;
 	}
 	c.abort = vr->abort;
 	c.abort_arg = vr->abort_arg;
 	c.kill_at = vr->kill_at;
 	c.grace_ms = cfg->kill_grace_ms;
 	return cmd_run(&c, errbuf, errsz);
+}
+
+/* The directory the environment is built in, owned by the run's user
+ * (it must exist to be bound into the build's sandbox). */
+static int
+make_owned_dir(struct venv_run *vr, const char *dir, char *errbuf, size_t errsz)
+{
+	const struct contain *ct = vr->contain;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		snprintf(errbuf, errsz, "create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (ct != NULL && ct->set_user && chown(dir, ct->uid, ct->gid) == -1) {
+		snprintf(errbuf, errsz, "chown %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* venv, then pip when there are requirements. */
@@ -250,11 +270,13 @@ build(struct venv_run *vr, const char *dir, bool have_req, bool cached,
 	int rc;
 
 	*stage = VENV_STAGE_CREATE;
-	rc = run_build(vr, venv_argv, errbuf, errsz);
+	rc = make_owned_dir(vr, dir, errbuf, errsz);
+	if (rc == 0)
+		rc = run_build(vr, dir, venv_argv, errbuf, errsz);
 	if (rc == 0 && have_req) {
 		*stage = VENV_STAGE_INSTALL;
 		vr->line(vr->abort_arg, "installing dependencies from requirements.txt");
-		rc = run_build(vr, cached ? pip_cached : pip_plain, errbuf, errsz);
+		rc = run_build(vr, dir, cached ? pip_cached : pip_plain, errbuf, errsz);
 	}
 	free(py);
 	free(req);
@@ -317,18 +339,11 @@ static int
 build_cached(struct venv_run *vr, const char *dir, bool have_req,
     enum venv_stage *stage, char *errbuf, size_t errsz)
 {
-	const struct config *cfg = vr->cfg;
 	int rc;
 
 	tree_remove(dir);
-	if (cfg->job_user != NULL && (mkdir(dir, 0755) == -1 ||
-	    chown(dir, cfg->job_uid, cfg->job_gid) == -1)) {
-		snprintf(errbuf, errsz, "create %s: %s", dir, strerror(errno));
-		*stage = VENV_STAGE_CREATE;
-		return -1;
-	}
 	rc = build(vr, dir, have_req, true, stage, errbuf, errsz);
-	if (rc == 0 && cfg->job_user != NULL &&
+	if (rc == 0 && vr->contain != NULL && vr->contain->set_user &&
 	    tree_chown(dir, (unsigned)getuid(), (unsigned)getgid()) == -1)
 		rc = -1;
 	if (rc == 0 && (tree_make_readonly(dir) == -1 || write_marker(dir) == -1)) {

@@ -15,6 +15,8 @@
 #include "cmd.h"
 #include "config.h"
 
+struct contain;
+
 struct pyinfo {
 	char	*exe;		/* sys.executable, NULL until resolved */
 	char	*version;	/* "Python 3.11.2" */
@@ -32,6 +34,8 @@ struct venv_run {
 	const char		*ws;		/* <run dir>/work */
 	const char		*run_dir;
 	const char *const	*build_env;	/* base env for venv/pip */
+	struct contain		*contain;	/* the run's jails; NULL: plain children */
+	const char		*tmp;		/* the run's tmp/ (the build's /tmp) */
 	bool			(*abort)(void *arg);
 	void			*abort_arg;
 	int64_t			(*kill_at)(void *arg, int64_t sigterm_at);

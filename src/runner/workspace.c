@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,11 +45,37 @@ write_file(const char *path, const char *data, size_t len)
 }
 
 static int
-give(const struct config *cfg, const char *path)
+give(const struct workspace *w, const char *path)
 {
-	if (cfg->job_user == NULL)
+	if (!w->owned)
 		return 0;
-	return chown(path, cfg->job_uid, cfg->job_gid);
+	return chown(path, w->uid, w->gid);
+}
+
+/* disk_mb: the run directory becomes a tmpfs of that size. */
+static int
+mount_limit(struct workspace *w)
+{
+	char opts[128];
+
+	if (w->disk_mb <= 0)
+		return 0;
+	snprintf(opts, sizeof(opts), "size=%lldm,mode=0700,uid=%u,gid=%u", (long long)w->disk_mb,
+	    w->owned ? (unsigned)w->uid : (unsigned)getuid(), w->owned ? (unsigned)w->gid : (unsigned)getgid());
+	if (mount("tmpfs", w->dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
+		return -1;
+	w->mounted = true;
+	return 0;
+}
+
+bool
+workspace_full(const struct workspace *w)
+{
+	struct statfs st;
+
+	if (!w->mounted || statfs(w->dir, &st) != 0)
+		return false;
+	return (uint64_t)st.f_bavail * (uint64_t)st.f_bsize < 64 * 1024;
 }
 
 int
@@ -58,13 +86,18 @@ workspace_create(struct workspace *w, const struct config *cfg, int64_t run_id,
 	struct buf b;
 	int rc = -1;
 
-	memset(w, 0, sizeof(*w));
+	w->import_paths = NULL;
+	w->mounted = false;
 	if (mkdtemp(tmpl) == NULL) {
 		err_set(err, ERR_IO, "mkdtemp %s: %s", tmpl, strerror(errno));
 		free(tmpl);
 		return -1;
 	}
 	w->dir = tmpl;
+	if (mount_limit(w) != 0) {
+		err_set(err, ERR_IO, "mount tmpfs on %s: %s", w->dir, strerror(errno));
+		return -1;
+	}
 	w->ws = xasprintf("%s/work", w->dir);
 	w->tmp = xasprintf("%s/tmp", w->dir);
 	w->input_file = xasprintf("%s/input.json", w->dir);
@@ -77,9 +110,9 @@ workspace_create(struct workspace *w, const struct config *cfg, int64_t run_id,
 	if (mkdir(w->ws, 0700) == -1 || mkdir(w->tmp, 0700) == -1 ||
 	    !buf_ok(&b) || write_file(w->input_file, b.data, b.len) == -1 ||
 	    write_file(w->artifact, "", 0) == -1 ||
-	    give(cfg, w->dir) == -1 || give(cfg, w->ws) == -1 ||
-	    give(cfg, w->tmp) == -1 || give(cfg, w->input_file) == -1 ||
-	    give(cfg, w->artifact) == -1) {
+	    give(w, w->dir) == -1 || give(w, w->ws) == -1 ||
+	    give(w, w->tmp) == -1 || give(w, w->input_file) == -1 ||
+	    give(w, w->artifact) == -1) {
 		err_set(err, ERR_IO, "%s: %s", w->dir, strerror(errno));
 		goto out;
 	}
@@ -211,9 +244,8 @@ unpack_child(struct workspace *w, const struct config *cfg, int fd)
 	size_t n;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (cfg->job_user != NULL &&
-	    (setgroups((size_t)cfg->job_ngroups, cfg->job_groups) == -1 ||
-	    setgid(cfg->job_gid) == -1 || setuid(cfg->job_uid) == -1)) {
+	if (w->owned && (setgroups(0, NULL) == -1 ||
+	    setgid(w->gid) == -1 || setuid(w->uid) == -1)) {
 		dprintf(fd, "drop privileges: %s", strerror(errno));
 		_exit(1);
 	}
@@ -282,6 +314,8 @@ workspace_destroy(struct workspace *w)
 {
 	size_t i;
 
+	if (w->mounted)
+		(void)umount2(w->dir, MNT_DETACH);
 	if (w->dir != NULL)
 		tree_remove(w->dir);
 	free(w->dir);

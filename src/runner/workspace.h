@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "client.h"
@@ -23,13 +24,23 @@ struct workspace {
 	char	*artifact;	/* dir/artifact.tar.gz */
 	char	**import_paths;	/* from X-Import-Paths, NULL-terminated or NULL */
 	char	 sha256[65];
+	/* Who owns it, and its size limit (set before workspace_create): */
+	bool	 owned;		/* everything belongs to uid:gid */
+	uid_t	 uid;
+	gid_t	 gid;
+	int64_t	 disk_mb;	/* > 0: the run directory is a tmpfs of that size */
+	bool	 mounted;
 };
 
 /* Creates the run directory for run_id and writes input.json (input may be
- * NULL: "{}"). With a job user, everything belongs to that user. Returns 0
- * or -1 with err. */
+ * NULL: "{}"). When w->owned, everything belongs to w->uid:w->gid; with
+ * w->disk_mb the directory is a tmpfs of that size (work/ and tmp/
+ * together). The caller sets those fields first. Returns 0 or -1 with err. */
 int workspace_create(struct workspace *w, const struct config *cfg, int64_t run_id,
     const json_t *input, struct err *err);
+
+/* True when the size-limited run directory is (nearly) full. */
+bool workspace_full(const struct workspace *w);
 
 enum { WS_OK = 0, WS_FAILED = -1, WS_ABORTED = -2, WS_STALE = -3 };
 

@@ -22,6 +22,12 @@
 
 #include "../../src/runner/call.c"
 #include "../../src/runner/cmd.c"
+#include "../../src/runner/jail.c"
+#include "../../src/runner/cgroup.c"
+#include "../../src/runner/contain.c"
+#include "../../src/runner/jobuid.c"
+#include "../../src/runner/limits.c"
+#include "../../src/runner/sandbox.c"
 #include "../../src/runner/lease.c"
 #include "../../src/runner/runstate.c"
 #include "../../src/runner/tree.c"

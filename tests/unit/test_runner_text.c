@@ -15,6 +15,8 @@
 
 #include "../../src/runner/cmd.c"
 #include "../../src/runner/config.c"
+#include "../../src/runner/jail.c"
+#include "../../src/runner/limits.c"
 #include "../../src/runner/jobenv.c"
 #include "../../src/runner/lease.c"
 #include "../../src/runner/linesplit.c"
