@@ -16,6 +16,45 @@
 #include "store.h"
 #include "util.h"
 
+/* The values a runner may give as `reason` (api.md §1.8.7). */
+static const char *const reasons[] = {
+	"completed", "exit_code", "signal", "timeout", "lease_expired", "released",
+	"cancelled", "oom_killed", "setup_failed", "disk_limit",
+};
+
+/* The optional reason: 0 ok (in->reason stays NULL when absent), -1 bad. */
+static int
+decode_reason(const json_t *body, struct result_in *in, struct err *bad)
+{
+	const char *r;
+	size_t len, i;
+	int h = json_get_str(body, "reason", &r, &len);
+
+	if (h == 0)
+		return 0;
+	for (i = 0; h == 1 && i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		if (strlen(reasons[i]) == len && memcmp(reasons[i], r, len) == 0) {
+			in->reason = reasons[i];
+			return 0;
+		}
+	}
+	return err_set(bad, ERR_INVALID, "reason must be one of completed, exit_code, signal, "
+	    "timeout, lease_expired, released, cancelled, oom_killed, setup_failed, disk_limit");
+}
+
+/* The optional non-negative integer name into *v (-1 when absent). */
+static int
+decode_usage(const json_t *body, const char *name, int64_t *v, struct err *bad)
+{
+	int h = json_get_int(body, name, v);
+
+	if (h == 0)
+		*v = -1;
+	if (h == -1 || (h == 1 && *v < 0))
+		return err_set(bad, ERR_INVALID, "%s must be a non-negative integer", name);
+	return 0;
+}
+
 static void
 decode_result(const struct req *rq, struct result_in *in, json_t **body, struct err *bad,
     bool *is_bad)
@@ -47,6 +86,11 @@ decode_result(const struct req *rq, struct result_in *in, json_t **body, struct 
 		err_set(bad, ERR_INVALID, "error_message must not contain NUL characters");
 		return;
 	}
+	if (decode_reason(*body, in, bad) == -1 ||
+	    decode_usage(*body, "peak_memory_bytes", &in->peak_memory_bytes, bad) == -1 ||
+	    decode_usage(*body, "cpu_user_ms", &in->cpu_user_ms, bad) == -1 ||
+	    decode_usage(*body, "cpu_system_ms", &in->cpu_system_ms, bad) == -1)
+		return;
 	*is_bad = false;
 }
 
@@ -77,6 +121,8 @@ api_result(struct req *rq, struct resp *rs)
 			    metrics_span_s(a.run_queued_at, a.finished_at));
 		else
 			metrics_run_completed(a.team_slug, a.app_slug, in.status, -1, -1, -1);
+		metrics_run_usage(a.team_slug, a.app_slug, in.peak_memory_bytes, in.cpu_user_ms,
+		    in.cpu_system_ms);
 		runs_log_finished(run_id, a.attempt_no, a.team_slug, a.app_slug, in.status, "result");
 		notify_run(run_id);
 	}

@@ -110,12 +110,50 @@ registration_ok(const struct req *rq)
 	return ok;
 }
 
+/* The string field name of o when it equals one of values (NULL-terminated):
+ * that static string; else NULL. */
+static const char *
+known_value(const json_t *o, const char *name, const char *const *values)
+{
+	const char *s;
+	size_t len, i;
+
+	if (json_get_str(o, name, &s, &len) != 1)
+		return NULL;
+	for (i = 0; values[i] != NULL; i++) {
+		if (strlen(values[i]) == len && memcmp(values[i], s, len) == 0)
+			return values[i];
+	}
+	return NULL;
+}
+
 /* ---- registration ---- */
+
+/* What a runner says it runs jobs in (api.md §1.8.1, §1.8.2): "sandbox" and
+ * "limits" of the request body, each a static string when present and one
+ * of the known values, else NULL. Never an error: a missing, empty or
+ * non-JSON body, a non-object or other values are all ignored. */
+static void
+runner_modes(const struct req *rq, const char **sandbox, const char **limits)
+{
+	static const char *const sandboxes[] = { "bwrap", "none", NULL };
+	static const char *const limit_kinds[] = { "cgroup-v2", "cgroup-v1", "rlimit", NULL };
+	json_t *body = NULL;
+
+	*sandbox = *limits = NULL;
+	if (rq->body.len == 0 || json_decode(buf_str(&rq->body), rq->body.len, false, &body) == -1)
+		return;
+	if (json_is_object(body)) {
+		*sandbox = known_value(body, "sandbox", sandboxes);
+		*limits = known_value(body, "limits", limit_kinds);
+	}
+	json_decref(body);
+}
 
 void
 api_runner_register(struct req *rq, struct resp *rs)
 {
-	const char *name = NULL, *env = NULL;
+	const char *name = NULL, *env = NULL, *sandbox, *limits;
 	size_t nlen = 0, elen = 0;
 	char tok[CRYPTO_TOKEN_MAX], hash[65];
 	struct err err;
@@ -148,7 +186,9 @@ api_runner_register(struct req *rq, struct resp *rs)
 	}
 	crypto_token_new("mtr_", tok);
 	crypto_sha256_hex(tok, strlen(tok), hash);
-	if (store_runner_register(name, nlen, env, elen, hash, &id, &created, &err) == -1) {
+	runner_modes(rq, &sandbox, &limits);
+	if (store_runner_register(name, nlen, env, elen, hash, sandbox, limits, &id, &created,
+	    &err) == -1) {
 		runs_fail(rs, &err, "register runner");
 		goto out;
 	}
@@ -235,6 +275,7 @@ void
 api_lease(struct req *rq, struct resp *rs)
 {
 	char tok[CRYPTO_TOKEN_MAX], hash[65], auth_hash[65];
+	const char *sandbox, *limits;
 	struct lease l;
 	struct err err;
 	uint64_t gen;
@@ -265,8 +306,10 @@ api_lease(struct req *rq, struct resp *rs)
 	}
 	crypto_token_new("", tok);
 	crypto_sha256_hex(tok, strlen(tok), hash);
+	runner_modes(rq, &sandbox, &limits);
 	rc = store_lease(rq->runner.runner_id, rq->runner.environment,
-	    rq->runs > 1 ? auth_hash : NULL, hash, api_cfg->lease_ttl_ms, &l, &err);
+	    rq->runs > 1 ? auth_hash : NULL, sandbox, limits, hash, api_cfg->lease_ttl_ms, &l,
+	    &err);
 	if (rc == -1) {
 		if (rq->runs > 1)	/* woken for a run it will not take: pass it on */
 			notify_runnable(rq->runner.environment, 1);

@@ -111,7 +111,8 @@ store_apps_free(struct app *apps, size_t n)
 }
 
 #define VERSION_COLS "id, app_id, version_no, artifact_object_key, artifact_sha256, " \
-	"entrypoint, timeout_seconds, params_schema_json, towerfile_toml, import_paths_json, created_at"
+	"entrypoint, timeout_seconds, params_schema_json, towerfile_toml, import_paths_json, created_at, " \
+	"sandbox_json, resources_json"
 
 static void
 version_from_row(sqlite3_stmt *st, void *elem)
@@ -129,6 +130,8 @@ version_from_row(sqlite3_stmt *st, void *elem)
 	v->towerfile_toml = db_col_strdup(st, 8);
 	v->import_paths_json = db_col_strdup(st, 9);
 	v->created_at = db_col_i64(st, 10);
+	v->sandbox_json = db_col_strdup(st, 11);
+	v->resources_json = db_col_strdup(st, 12);
 }
 
 static void
@@ -159,10 +162,11 @@ store_version_create(struct version *v, struct err *err)
 	v->created_at = now_ms();
 	if (db_exec(c, "INSERT INTO app_versions(app_id, version_no, artifact_object_key, "
 	    "artifact_sha256, entrypoint, timeout_seconds, params_schema_json, created_at, "
-	    "towerfile_toml, import_paths_json) VALUES(?,?,?,?,?,?,?,?,?,?)", err, "iissszsiss",
+	    "towerfile_toml, import_paths_json, sandbox_json, resources_json) "
+	    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", err, "iissszsissss",
 	    v->app_id, v->version_no, v->object_key, v->sha256, v->entrypoint,
 	    v->timeout_seconds, v->params_schema_json, v->created_at, v->towerfile_toml,
-	    v->import_paths_json) == -1)
+	    v->import_paths_json, v->sandbox_json, v->resources_json) == -1)
 		goto fail;
 	v->id = db_last_id(c);
 	return db_commit(c, err);
@@ -220,6 +224,8 @@ store_version_clear(struct version *v)
 	free(v->params_schema_json);
 	free(v->towerfile_toml);
 	free(v->import_paths_json);
+	free(v->sandbox_json);
+	free(v->resources_json);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -203,23 +203,47 @@ fail:
 	return -1;
 }
 
-/* Records the result of the active attempt a. */
+/* The reason of a result that carries none (an older runner). */
+static const char *
+derived_reason(const struct result_in *in)
+{
+	const char *msg = in->error_message != NULL ? in->error_message : "";
+	size_t len = in->error_message != NULL ? in->error_message_len : 0;
+
+	if (strcmp(in->status, "completed") == 0)
+		return "completed";
+	if (strcmp(in->status, "cancelled") == 0)
+		return "cancelled";
+	if (!in->has_exit_code)
+		return len == 7 && memcmp(msg, "timeout", 7) == 0 ? "timeout" : "setup_failed";
+	if (in->exit_code == -1 && len >= 8 && memcmp(msg, "signal: ", 8) == 0)
+		return "signal";
+	return "exit_code";
+}
+
+/* Records the result of the active attempt a (usage figures of -1 become
+ * NULL through NULLIF). */
 static int
 record_result(struct conn *c, struct attempt *a, const struct result_in *in, struct err *err)
 {
+	const char *reason = in->reason != NULL ? in->reason : derived_reason(in);
 	int64_t now = now_ms();
 	int rc;
 
 	if (in->has_exit_code)
 		rc = db_exec(c, "UPDATE run_attempts SET status=?, exit_code=?, error_message=?, "
-		    "finished_at=?, result_reported_at=?, updated_at=? WHERE id=? AND "
-		    IS_ACTIVE, err, "siSiiii", in->status, in->exit_code, in->error_message,
-		    in->error_message_len, now, now, now, a->id);
+		    "finished_at=?, result_reported_at=?, updated_at=?, reason=?, "
+		    "peak_memory_bytes=NULLIF(?,-1), cpu_user_ms=NULLIF(?,-1), "
+		    "cpu_system_ms=NULLIF(?,-1) WHERE id=? AND " IS_ACTIVE, err, "siSiiisiiii",
+		    in->status, in->exit_code, in->error_message, in->error_message_len, now, now,
+		    now, reason, in->peak_memory_bytes, in->cpu_user_ms, in->cpu_system_ms, a->id);
 	else
 		rc = db_exec(c, "UPDATE run_attempts SET status=?, exit_code=NULL, error_message=?, "
-		    "finished_at=?, result_reported_at=?, updated_at=? WHERE id=? AND "
-		    IS_ACTIVE, err, "sSiiii", in->status, in->error_message, in->error_message_len, now,
-		    now, now, a->id);
+		    "finished_at=?, result_reported_at=?, updated_at=?, reason=?, "
+		    "peak_memory_bytes=NULLIF(?,-1), cpu_user_ms=NULLIF(?,-1), "
+		    "cpu_system_ms=NULLIF(?,-1) WHERE id=? AND " IS_ACTIVE, err, "sSiiisiiii",
+		    in->status, in->error_message, in->error_message_len, now, now, now, reason,
+		    in->peak_memory_bytes, in->cpu_user_ms, in->cpu_system_ms, a->id);
 	if (exec_n(c, rc) != 1)
 		return rc == -1 ? -1 : err_set(err, ERR_GONE, "invalid or expired lease");
 	if (db_exec(c, "UPDATE runs SET status=?, finished_at=?, updated_at=? WHERE id=? AND "
@@ -285,7 +309,7 @@ store_release(int64_t run_id, int64_t runner_id, const char *lease_hash,
 	if (lease_check(c, run_id, runner_id, lease_hash, out, err) == -1)
 		goto fail;
 	if (db_exec(c, "UPDATE run_attempts SET status='expired', error_message='released', "
-	    "finished_at=?, updated_at=? WHERE id=? AND " IS_ACTIVE, err, "iii", now, now,
+	    "reason='released', finished_at=?, updated_at=? WHERE id=? AND " IS_ACTIVE, err, "iii", now, now,
 	    out->id) == -1)
 		goto fail;
 	if (strcmp(out->run_status, "cancelling") == 0)
@@ -340,6 +364,8 @@ store_lease_clear(struct lease *l)
 		return;
 	free(l->entrypoint);
 	free(l->input_json);
+	free(l->sandbox_json);
+	free(l->resources_json);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -353,7 +379,8 @@ fill_lease(struct conn *c, int64_t attempt_id, struct lease *l, struct err *err)
 	if (store_attempt_by_id(c, attempt_id, &l->a, err) == -1)
 		return -1;
 	st = db_prep(c, "SELECT r.run_no, r.app_id, v.version_no, v.entrypoint, v.timeout_seconds, "
-	    "r.input_json FROM runs r JOIN app_versions v ON v.id=r.app_version_id WHERE r.id=?",
+	    "r.input_json, v.sandbox_json, v.resources_json FROM runs r JOIN app_versions v "
+	    "ON v.id=r.app_version_id WHERE r.id=?",
 	    "i", l->a.run_id);
 	if ((rc = one_row(c, st, err)) != 1)
 		return rc == -1 ? -1 : err_set(err, ERR_INTERNAL, "lease run missing");
@@ -363,6 +390,8 @@ fill_lease(struct conn *c, int64_t attempt_id, struct lease *l, struct err *err)
 	l->entrypoint = db_col_strdup(st, 3);
 	l->timeout_seconds = db_col_i64(st, 4);
 	l->input_json = db_col_strdup(st, 5);
+	l->sandbox_json = db_col_strdup(st, 6);
+	l->resources_json = db_col_strdup(st, 7);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -443,7 +472,8 @@ token_still_valid(struct conn *c, int64_t runner_id, const char *hash, struct er
 
 int
 store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
-    const char *lease_hash, int64_t ttl_ms, struct lease *out, struct err *err)
+    const char *sandbox, const char *limits, const char *lease_hash, int64_t ttl_ms,
+    struct lease *out, struct err *err)
 {
 	struct conn *c = db_begin(err);
 	int64_t now = now_ms();
@@ -455,8 +485,9 @@ store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
 	err_clear(err);
 	if (recheck_hash != NULL && token_still_valid(c, runner_id, recheck_hash, err) == -1)
 		goto fail;
-	if (db_exec(c, "UPDATE runners SET status='online', last_seen_at=? WHERE id=?", err, "ii",
-	    now, runner_id) == -1)
+	if (db_exec(c, "UPDATE runners SET status='online', last_seen_at=?, "
+	    "sandbox_mode=COALESCE(?, sandbox_mode), limits_mode=COALESCE(?, limits_mode) "
+	    "WHERE id=?", err, "issi", now, sandbox, limits, runner_id) == -1)
 		goto fail;
 	rc = reissue(c, runner_id, lease_hash, now, ttl_ms, out, err);
 	if (rc == 0)

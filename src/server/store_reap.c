@@ -47,13 +47,15 @@ expire(struct conn *c, struct attempt *a, enum reap_kind *kind, int64_t now, str
 	if (a->cancel_requested || strcmp(a->status, "cancelling") == 0 ||
 	    strcmp(a->run_status, "cancelling") == 0) {
 		*kind = REAP_CANCELLED;
-		if (db_exec(c, "UPDATE run_attempts SET status='cancelled', finished_at=?, updated_at=? "
+		if (db_exec(c, "UPDATE run_attempts SET status='cancelled', reason='cancelled', "
+		    "finished_at=?, updated_at=? "
 		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->id) == -1)
 			return -1;
 		return db_exec(c, "UPDATE runs SET status='cancelled', finished_at=?, updated_at=? "
 		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->run_id);
 	}
-	if (db_exec(c, "UPDATE run_attempts SET status='expired', finished_at=?, updated_at=? "
+	if (db_exec(c, "UPDATE run_attempts SET status='expired', reason='lease_expired', "
+	    "finished_at=?, updated_at=? "
 	    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->id) == -1)
 		return -1;
 	*kind = retries < max ? REAP_RETRIED : REAP_DEAD;
