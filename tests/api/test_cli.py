@@ -78,6 +78,7 @@ def towerfile(name, script="main.py", extra=""):
     return '[app]\nname = "%s"\nscript = "%s"\n%s' % (name, script, extra)
 
 
+SANDBOXED = '[app.sandbox]\nnetwork = false\nwritable_paths = ["/srv/cache"]\n[app.resources]\nmemory_mb = 64\ncpus = 1.0\n'
 MAIN = "import os\nprint('Hello, %s!' % os.environ.get('name', 'World'))\n"
 PARAMS = """
 [[parameters]]
@@ -532,6 +533,20 @@ def deploy_errors(s):
     expect(e.run("deploy", "--dir", bad), 1, err=r"^error: parsing Towerfile: parsing towerfile: ")
     inval = e.project("inval", {"main.py": MAIN, "Towerfile": '[app]\nname = "x"\n'})
     expect(e.run("deploy", "--dir", inval), 1, err=r"^error: validating Towerfile: ")
+    lim = e.project("lim", {"main.py": MAIN, "Towerfile": towerfile("lim", extra="[app.resources]\nmemory_mb = 0\n")})
+    expect(e.run("deploy", "--dir", lim), 1,
+           err=r"^error: validating Towerfile: app\.resources\.memory_mb must be an integer between 4 and 1048576, got 0$")
+    net = e.project("net", {"main.py": MAIN, "Towerfile": towerfile("net", extra='[app.sandbox]\nnetwork = "yes"\n')})
+    expect(e.run("deploy", "--dir", net), 1,
+           err=r"^error: parsing Towerfile: parsing towerfile: line 5: app\.sandbox\.network must be a boolean, got string$")
+    wp = e.project("wpx", {"main.py": MAIN, "Towerfile": towerfile("wpx", extra='[app.sandbox]\nwritable_paths = ["/proc"]\n')})
+    expect(e.run("deploy", "--dir", wp), 1,
+           err=r'^error: validating Towerfile: app\.sandbox\.writable_paths entry "/proc" must not be under /proc, /sys or /dev$')
+    ok = e.project("sbxok", {"main.py": MAIN, "Towerfile": towerfile("sbxok", extra=SANDBOXED)})
+    expect(e.run("deploy", "--dir", ok), 0)
+    st, _, b = s.req("GET", "/api/v1/apps/sbxok/versions", token=e.token)
+    assert st == 200 and b["versions"][0]["sandbox"] == {"network": False, "writable_paths": ["/srv/cache"]}, b
+    assert b["versions"][0]["resources"] == {"memory_mb": 64, "cpus": 1}, b
     unmatched = e.project("unm", {"main.py": MAIN, "Towerfile": towerfile("unm", extra='source = ["lib/**"]\n')})
     expect(e.run("deploy", "--dir", unmatched), 1,
            err=r'^error: packaging artifact: script "main.py" is not matched by any source pattern$')
