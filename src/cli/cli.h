@@ -280,6 +280,8 @@ int cmd_versions(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
+/* `runs attempts <id>` (cmd_attempts.c): the run's attempts as a table. */
+int runs_attempts(int argc, char **argv);
 int cmd_runners(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 

@@ -476,7 +476,7 @@ cmd_runs(int argc, char **argv)
 	static const struct subcmd table[] = {
 		{ "create", runs_create }, { "list", runs_list }, { "get", runs_get },
 		{ "cancel", runs_cancel }, { "retry", runs_retry }, { "watch", runs_watch },
-		{ "logs", runs_logs }, { NULL, NULL },
+		{ "logs", runs_logs }, { "attempts", runs_attempts }, { NULL, NULL },
 	};
 
 	return subcmd_dispatch("runs", table, "runs <create|list|get|cancel|retry|watch|logs> ...", argc, argv);

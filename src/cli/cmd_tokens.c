@@ -124,7 +124,8 @@ cmd_tokens(int argc, char **argv)
 static const struct column runner_cols[] = {
 	{ "RUNNER_ID", "runner_id", COL_VALUE, 0 }, { "NAME", "name", COL_TEXT, 0 },
 	{ "ENVIRONMENT", "environment", COL_TEXT, 0 }, { "STATUS", "status", COL_TEXT, 0 },
-	{ "LAST_SEEN_AT", "last_seen_at", COL_TEXT, 0 }, COLUMNS_END,
+	{ "LAST_SEEN_AT", "last_seen_at", COL_TEXT, 0 }, { "SANDBOX", "sandbox", COL_TEXT, 0 },
+	{ "LIMITS", "limits", COL_TEXT, 0 }, COLUMNS_END,
 };
 
 static int

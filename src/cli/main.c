@@ -22,6 +22,7 @@ static const char root_usage[] =
     "  versions <list|get|upload>        manage versions\n"
     "  run                               create a run and follow it\n"
     "  runs <create|list|get|cancel|retry|watch|logs>\n"
+    "  runs attempts <run-id>            the attempts of a run\n"
     "  tokens <create|list|revoke>       manage tokens\n"
     "  runners list                      list runners (admin)\n"
     "  deploy                            deploy from Towerfile\n";

@@ -21,8 +21,8 @@ static bool traverses(const char *p, size_t n);
 
 /* The value of the known key name in table t: the exact-case key, else the
  * last key equal to name in ASCII case folding; NULL when absent. */
-static const struct toml_value *
-field(const struct toml_value *t, const char *name)
+const struct toml_value *
+towerfile_field(const struct toml_value *t, const char *name)
 {
 	const struct toml_value *v, *last = NULL;
 	size_t n = strlen(name), i, j;
@@ -59,8 +59,8 @@ found_type(const struct toml_value *v)
 	return toml_type_name(v);
 }
 
-static int
-type_error(const struct toml_value *v, const char *path, const char *want,
+int
+towerfile_type_error(const struct toml_value *v, const char *path, const char *want,
     struct err *err)
 {
 	return err_set(err, ERR_TOWERFILE_INVALID, "parsing towerfile: line %u: "
@@ -72,7 +72,7 @@ take_string(const struct toml_value *v, const char *path, char **s, size_t *len,
     struct err *err)
 {
 	if (v->type != TOML_STRING)
-		return type_error(v, path, "a string", err);
+		return towerfile_type_error(v, path, "a string", err);
 	free(*s);
 	*s = xstrndup(v->u.str.ptr, v->u.str.len);
 	*len = v->u.str.len;
@@ -84,26 +84,25 @@ static int
 get_string(const struct toml_value *t, const char *name, const char *path,
     char **s, size_t *len, struct err *err)
 {
-	const struct toml_value *v = field(t, name);
+	const struct toml_value *v = towerfile_field(t, name);
 
 	if (v == NULL)
 		return 0;
 	return take_string(v, path, s, len, err);
 }
 
-/* Reads the optional array-of-strings key name of t. */
-static int
-get_strings(const struct toml_value *t, const char *name, const char *path,
+int
+towerfile_get_strings(const struct toml_value *t, const char *name, const char *path,
     char ***list, size_t **lens, size_t *n, struct err *err)
 {
-	const struct toml_value *v = field(t, name), *item;
+	const struct toml_value *v = towerfile_field(t, name), *item;
 	char where[64];
 	size_t i;
 
 	if (v == NULL)
 		return 0;
 	if (v->type != TOML_ARRAY || v->u.arr.of_tables)
-		return type_error(v, path, "an array of strings", err);
+		return towerfile_type_error(v, path, "an array of strings", err);
 	*list = xcalloc(v->u.arr.len + 1, sizeof(**list));
 	*lens = xcalloc(v->u.arr.len + 1, sizeof(**lens));
 	for (i = 0; i < v->u.arr.len; i++) {
@@ -119,18 +118,18 @@ get_strings(const struct toml_value *t, const char *name, const char *path,
 static int
 get_timeout(struct towerfile *tf, const struct toml_value *app, struct err *err)
 {
-	const struct toml_value *t = field(app, "timeout"), *s;
+	const struct toml_value *t = towerfile_field(app, "timeout"), *s;
 
 	if (t == NULL)
 		return 0;
 	if (t->type != TOML_TABLE)
-		return type_error(t, "app.timeout", "a table", err);
+		return towerfile_type_error(t, "app.timeout", "a table", err);
 	tf->has_timeout = true;
-	s = field(t, "seconds");
+	s = towerfile_field(t, "seconds");
 	if (s == NULL)
 		return 0;
 	if (s->type != TOML_INTEGER)
-		return type_error(s, "app.timeout.seconds", "an integer", err);
+		return towerfile_type_error(s, "app.timeout.seconds", "an integer", err);
 	tf->timeout_seconds = s->u.i;
 	return 0;
 }
@@ -138,20 +137,22 @@ get_timeout(struct towerfile *tf, const struct toml_value *app, struct err *err)
 static int
 get_app(struct towerfile *tf, const struct toml_value *root, struct err *err)
 {
-	const struct toml_value *app = field(root, "app");
+	const struct toml_value *app = towerfile_field(root, "app");
 
 	if (app == NULL)
 		return 0;
 	if (app->type != TOML_TABLE)
-		return type_error(app, "app", "a table", err);
+		return towerfile_type_error(app, "app", "a table", err);
 	if (get_string(app, "name", "app.name", &tf->name, &tf->name_len, err) < 0 ||
 	    get_string(app, "script", "app.script", &tf->script, &tf->script_len, err) < 0 ||
-	    get_strings(app, "source", "app.source", &tf->source, &tf->source_lens,
+	    towerfile_get_strings(app, "source", "app.source", &tf->source, &tf->source_lens,
 	    &tf->nsource, err) < 0 ||
-	    get_strings(app, "import_paths", "app.import_paths", &tf->import_paths,
+	    towerfile_get_strings(app, "import_paths", "app.import_paths", &tf->import_paths,
 	    &tf->import_path_lens, &tf->nimport_paths, err) < 0)
 		return -1;
-	return get_timeout(tf, app, err);
+	if (get_timeout(tf, app, err) < 0)
+		return -1;
+	return towerfile_limits_parse(tf, app, err);
 }
 
 /* The Go type name earlier servers printed for a TOML value (§2, 9d). */
@@ -203,7 +204,7 @@ get_param(struct towerfile_param *p, const struct toml_value *t, size_t i,
 	p->description = xstrdup("");
 	snprintf(path, sizeof(path), "parameters[%zu]", i);
 	if (t->type != TOML_TABLE)
-		return type_error(t, path, "a table", err);
+		return towerfile_type_error(t, path, "a table", err);
 	snprintf(path, sizeof(path), "parameters[%zu].name", i);
 	if (get_string(t, "name", path, &p->name, &p->name_len, err) < 0)
 		return -1;
@@ -217,7 +218,7 @@ get_param(struct towerfile_param *p, const struct toml_value *t, size_t i,
 		free(p->type);
 		p->type = NULL;
 	}
-	def = field(t, "default");
+	def = towerfile_field(t, "default");
 	if (def != NULL)
 		set_default(p, def);
 	return 0;
@@ -226,13 +227,13 @@ get_param(struct towerfile_param *p, const struct toml_value *t, size_t i,
 static int
 get_params(struct towerfile *tf, const struct toml_value *root, struct err *err)
 {
-	const struct toml_value *v = field(root, "parameters");
+	const struct toml_value *v = towerfile_field(root, "parameters");
 	size_t i;
 
 	if (v == NULL)
 		return 0;
 	if (v->type != TOML_ARRAY)
-		return type_error(v, "parameters", "an array of tables", err);
+		return towerfile_type_error(v, "parameters", "an array of tables", err);
 	tf->params = xcalloc(v->u.arr.len + 1, sizeof(*tf->params));
 	for (i = 0; i < v->u.arr.len; i++) {
 		tf->nparams = i + 1;
@@ -300,6 +301,7 @@ towerfile_free(struct towerfile *tf)
 		json_decref(tf->params[i].default_value);
 	}
 	free(tf->params);
+	towerfile_limits_free(tf);
 	free(tf);
 }
 
@@ -508,7 +510,9 @@ towerfile_validate(const struct towerfile *tf, struct err *err)
 	if (tf->has_timeout && tf->timeout_seconds < 1)
 		return err_set(err, ERR_TOWERFILE_INVALID, "app.timeout.seconds must be "
 		    ">= 1, got %" PRId64, tf->timeout_seconds);
-	return check_params(tf, err);
+	if (check_params(tf, err) < 0)
+		return -1;
+	return towerfile_limits_validate(tf, err);
 }
 
 /* ---- params_schema (§4.1) ---- */

@@ -204,6 +204,24 @@ import_paths_json(const struct towerfile *tf)
 	return s;
 }
 
+/* The compact JSON text of v (taken), fields in insertion order; NULL for
+ * a NULL v. */
+static char *
+compact_take(json_t *v)
+{
+	struct buf b;
+	char *s;
+
+	if (v == NULL)
+		return NULL;
+	buf_init(&b, 1 << 20);
+	json_encode(&b, v, NULL, false);
+	s = xstrdup(buf_str(&b));
+	buf_free(&b);
+	json_decref(v);
+	return s;
+}
+
 static void
 fill_version(struct version *v, struct req *rq, const struct towerfile *tf,
     const struct archive_info *info, char *key)
@@ -220,6 +238,8 @@ fill_version(struct version *v, struct req *rq, const struct towerfile *tf,
 	json_decref(schema);
 	v->towerfile_toml = xstrndup(info->towerfile, info->towerfile_len);
 	v->import_paths_json = import_paths_json(tf);
+	v->sandbox_json = compact_take(towerfile_sandbox_json(tf));
+	v->resources_json = compact_take(towerfile_resources_json(tf));
 }
 
 void

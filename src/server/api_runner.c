@@ -2,7 +2,8 @@
  * api_runner: the runner protocol (api.md §1.8): registration, the lease
  * long poll, and the lease-bound calls. Each lease-bound call checks the
  * lease before it looks at its body or query, inside the transaction of its
- * effect (store_run.c); wake-ups go out after the commit (§2.11).
+ * effect (store_lease.c); wake-ups go out after the commit (§2.11). The
+ * result report is api_result.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,8 +28,8 @@
 #define MAX_LOG_BATCH 100
 #define MAX_LINE_BYTES 8192
 
-static void
-answer_ok(struct resp *rs)
+void
+runner_answer_ok(struct resp *rs)
 {
 	struct buf b;
 
@@ -50,10 +51,8 @@ remaining_header(struct resp *rs, int64_t expires_at, int64_t left)
 	resp_header(rs, "X-Lease-Remaining-Ms", v);
 }
 
-/* The prelude of api.md §1.8.3 up to the lease check: run id and the hash
- * of X-Lease-Token. */
-static int
-prelude(struct req *rq, struct resp *rs, int64_t *run_id, char hash[65])
+int
+runner_prelude(struct req *rq, struct resp *rs, int64_t *run_id, char hash[65])
 {
 	const char *t;
 
@@ -111,12 +110,50 @@ registration_ok(const struct req *rq)
 	return ok;
 }
 
+/* The string field name of o when it equals one of values (NULL-terminated):
+ * that static string; else NULL. */
+static const char *
+known_value(const json_t *o, const char *name, const char *const *values)
+{
+	const char *s;
+	size_t len, i;
+
+	if (json_get_str(o, name, &s, &len) != 1)
+		return NULL;
+	for (i = 0; values[i] != NULL; i++) {
+		if (strlen(values[i]) == len && memcmp(values[i], s, len) == 0)
+			return values[i];
+	}
+	return NULL;
+}
+
 /* ---- registration ---- */
+
+/* What a runner says it runs jobs in (api.md §1.8.1, §1.8.2): "sandbox" and
+ * "limits" of the request body, each a static string when present and one
+ * of the known values, else NULL. Never an error: a missing, empty or
+ * non-JSON body, a non-object or other values are all ignored. */
+static void
+runner_modes(const struct req *rq, const char **sandbox, const char **limits)
+{
+	static const char *const sandboxes[] = { "bwrap", "none", NULL };
+	static const char *const limit_kinds[] = { "cgroup-v2", "cgroup-v1", "rlimit", NULL };
+	json_t *body = NULL;
+
+	*sandbox = *limits = NULL;
+	if (rq->body.len == 0 || json_decode(buf_str(&rq->body), rq->body.len, false, &body) == -1)
+		return;
+	if (json_is_object(body)) {
+		*sandbox = known_value(body, "sandbox", sandboxes);
+		*limits = known_value(body, "limits", limit_kinds);
+	}
+	json_decref(body);
+}
 
 void
 api_runner_register(struct req *rq, struct resp *rs)
 {
-	const char *name = NULL, *env = NULL;
+	const char *name = NULL, *env = NULL, *sandbox, *limits;
 	size_t nlen = 0, elen = 0;
 	char tok[CRYPTO_TOKEN_MAX], hash[65];
 	struct err err;
@@ -149,7 +186,9 @@ api_runner_register(struct req *rq, struct resp *rs)
 	}
 	crypto_token_new("mtr_", tok);
 	crypto_sha256_hex(tok, strlen(tok), hash);
-	if (store_runner_register(name, nlen, env, elen, hash, &id, &created, &err) == -1) {
+	runner_modes(rq, &sandbox, &limits);
+	if (store_runner_register(name, nlen, env, elen, hash, sandbox, limits, &id, &created,
+	    &err) == -1) {
 		runs_fail(rs, &err, "register runner");
 		goto out;
 	}
@@ -236,6 +275,7 @@ void
 api_lease(struct req *rq, struct resp *rs)
 {
 	char tok[CRYPTO_TOKEN_MAX], hash[65], auth_hash[65];
+	const char *sandbox, *limits;
 	struct lease l;
 	struct err err;
 	uint64_t gen;
@@ -266,8 +306,10 @@ api_lease(struct req *rq, struct resp *rs)
 	}
 	crypto_token_new("", tok);
 	crypto_sha256_hex(tok, strlen(tok), hash);
+	runner_modes(rq, &sandbox, &limits);
 	rc = store_lease(rq->runner.runner_id, rq->runner.environment,
-	    rq->runs > 1 ? auth_hash : NULL, hash, api_cfg->lease_ttl_ms, &l, &err);
+	    rq->runs > 1 ? auth_hash : NULL, sandbox, limits, hash, api_cfg->lease_ttl_ms, &l,
+	    &err);
 	if (rc == -1) {
 		if (rq->runs > 1)	/* woken for a run it will not take: pass it on */
 			notify_runnable(rq->runner.environment, 1);
@@ -302,7 +344,7 @@ api_start(struct req *rq, struct resp *rs)
 	int64_t run_id;
 	bool started;
 
-	if (prelude(rq, rs, &run_id, hash) == -1)
+	if (runner_prelude(rq, rs, &run_id, hash) == -1)
 		return;
 	if (store_attempt_start(run_id, rq->runner.runner_id, hash, &a, &started, &err) == -1) {
 		runs_fail(rs, &err, "start run");
@@ -386,7 +428,7 @@ api_heartbeat(struct req *rq, struct resp *rs)
 	int64_t run_id, wait;
 	uint64_t gen;
 
-	if (prelude(rq, rs, &run_id, hash) == -1)
+	if (runner_prelude(rq, rs, &run_id, hash) == -1)
 		return;
 	if (rq->runs > 1) {
 		heartbeat_woken(rq, rs, run_id, hash);
@@ -501,89 +543,18 @@ api_logs_post(struct req *rq, struct resp *rs)
 	size_t n;
 	bool is_bad;
 
-	if (prelude(rq, rs, &run_id, hash) == -1)
+	if (runner_prelude(rq, rs, &run_id, hash) == -1)
 		return;
 	e = decode_logs(rq, &n, &bad, &is_bad);
 	if (store_logs_add(run_id, rq->runner.runner_id, hash, e, is_bad ? 0 : n,
 	    is_bad ? &bad : NULL, &err) == -1) {
 		runs_fail(rs, &err, "store logs");
 	} else {
-		answer_ok(rs);
+		runner_answer_ok(rs);
 		if (n > 0)
 			notify_run(run_id);
 	}
 	store_logs_free(e, n);
-}
-
-/* ---- result ---- */
-
-static void
-decode_result(const struct req *rq, struct result_in *in, json_t **body, struct err *bad,
-    bool *is_bad)
-{
-	size_t sl = 0;
-	int hs, he, hm;
-
-	memset(in, 0, sizeof(*in));
-	*is_bad = true;
-	if (json_decode(buf_str(&rq->body), rq->body.len, false, body) == -1 ||
-	    !json_is_object(*body)) {
-		err_set(bad, ERR_INVALID, "invalid JSON body");
-		return;
-	}
-	hs = json_get_str(*body, "status", &in->status, &sl);
-	he = json_get_int(*body, "exit_code", &in->exit_code);
-	hm = json_get_str(*body, "error_message", &in->error_message, &in->error_message_len);
-	if (hs == -1 || he == -1 || hm == -1) {
-		err_set(bad, ERR_INVALID, "invalid JSON body");
-		return;
-	}
-	in->has_exit_code = he == 1;
-	if (hs == 0 || (strcmp(in->status, "completed") != 0 && strcmp(in->status, "failed") != 0 &&
-	    strcmp(in->status, "cancelled") != 0) || strlen(in->status) != sl) {
-		err_set(bad, ERR_INVALID, "status must be completed, failed, or cancelled");
-		return;
-	}
-	if (hm == 1 && memchr(in->error_message, '\0', in->error_message_len) != NULL) {
-		err_set(bad, ERR_INVALID, "error_message must not contain NUL characters");
-		return;
-	}
-	*is_bad = false;
-}
-
-void
-api_result(struct req *rq, struct resp *rs)
-{
-	struct result_in in;
-	struct attempt a;
-	struct err bad, err;
-	json_t *body = NULL;
-	char hash[65];
-	int64_t run_id;
-	bool is_bad, changed;
-
-	if (prelude(rq, rs, &run_id, hash) == -1)
-		return;
-	decode_result(rq, &in, &body, &bad, &is_bad);
-	if (store_result(run_id, rq->runner.runner_id, hash, &in, is_bad ? &bad : NULL, &a,
-	    &changed, &err) == -1) {
-		runs_fail(rs, &err, "record result");
-		goto out;
-	}
-	if (changed) {
-		if (a.started_at != 0)
-			metrics_run_completed(a.team_slug, a.app_slug, in.status,
-			    metrics_span_s(a.run_queued_at, a.started_at),
-			    metrics_span_s(a.started_at, a.finished_at),
-			    metrics_span_s(a.run_queued_at, a.finished_at));
-		else
-			metrics_run_completed(a.team_slug, a.app_slug, in.status, -1, -1, -1);
-		runs_log_finished(run_id, a.attempt_no, a.team_slug, a.app_slug, in.status, "result");
-		notify_run(run_id);
-	}
-	answer_ok(rs);
-out:
-	json_decref(body);
 }
 
 /* ---- release ---- */
@@ -612,14 +583,14 @@ api_release(struct req *rq, struct resp *rs)
 	char hash[65];
 	int64_t run_id;
 
-	if (prelude(rq, rs, &run_id, hash) == -1)
+	if (runner_prelude(rq, rs, &run_id, hash) == -1)
 		return;
 	if (store_release(run_id, rq->runner.runner_id, hash, &a, &err) == -1) {
 		runs_fail(rs, &err, "release run");
 		return;
 	}
 	release_effects(&a);
-	answer_ok(rs);
+	runner_answer_ok(rs);
 }
 
 /* ---- artifact ---- */
@@ -634,7 +605,7 @@ api_artifact(struct req *rq, struct resp *rs)
 	int64_t run_id;
 	int fd;
 
-	if (prelude(rq, rs, &run_id, hash) == -1)
+	if (runner_prelude(rq, rs, &run_id, hash) == -1)
 		return;
 	if (store_artifact(run_id, rq->runner.runner_id, hash, &v, &err) == -1) {
 		runs_fail(rs, &err, "get artifact");

@@ -1,6 +1,6 @@
 /*
  * api_runs.h: helpers shared by the run files (api_runs.c, api_runner.c,
- * stream.c) and nothing else: query integers, the log-selection parameters
+ * api_result.c, stream.c) and nothing else: query integers, the log-selection parameters
  * and the run lifecycle log lines of observability.md §2.2.
  */
 #ifndef MT_API_RUNS_H
@@ -37,5 +37,11 @@ void runs_answer(struct resp *rs, int status, json_t *v);
 /* The "run finished" log line; attempt_no 0 leaves it out. */
 void runs_log_finished(int64_t run_id, int64_t attempt_no, const char *team, const char *app,
     const char *status, const char *reason);
+
+/* The prelude of api.md §1.8.3 up to the lease check (api_runner.c): the
+ * run id and the hash of X-Lease-Token; answers the error and returns -1. */
+int runner_prelude(struct req *rq, struct resp *rs, int64_t *run_id, char hash[65]);
+/* Answers 200 {"status":"ok"}. */
+void runner_answer_ok(struct resp *rs);
 
 #endif

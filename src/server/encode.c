@@ -68,5 +68,55 @@ encode_version(const struct version *v)
 	else
 		json_decref(paths);
 	json_object_set_new(o, "created_at", encode_ts(v->created_at));
+	encode_limits(o, v->sandbox_json, v->resources_json);
 	return o;
+}
+
+/* {"network":…,"writable_paths":[…]}: network always (true when the stored
+ * form lacks it), writable_paths only when a non-empty array. */
+static json_t *
+sandbox_object(const json_t *in)
+{
+	json_t *o = json_object(), *net = json_object_get(in, "network"),
+	    *paths = json_object_get(in, "writable_paths");
+
+	json_object_set_new(o, "network", json_boolean(!json_is_false(net)));
+	if (json_is_array(paths) && json_array_size(paths) > 0)
+		json_object_set(o, "writable_paths", paths);
+	return o;
+}
+
+/* The numeric keys of the stored resources in their fixed order; NULL when
+ * none is there. */
+static json_t *
+resources_object(const json_t *in)
+{
+	static const char *const keys[] = { "memory_mb", "cpus", "pids", "disk_mb",
+	    "open_files" };
+	json_t *o = json_object(), *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		v = json_object_get(in, keys[i]);
+		if (json_is_number(v))
+			json_object_set(o, keys[i], v);
+	}
+	if (json_object_size(o) == 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+encode_limits(json_t *o, const char *sandbox_json, const char *resources_json)
+{
+	json_t *s = stored_json(sandbox_json), *r = stored_json(resources_json), *ro;
+
+	if (json_is_object(s))
+		json_object_set_new(o, "sandbox", sandbox_object(s));
+	if (json_is_object(r) && (ro = resources_object(r)) != NULL)
+		json_object_set_new(o, "resources", ro);
+	json_decref(s);
+	json_decref(r);
 }

@@ -15,6 +15,10 @@
 json_t *encode_ts(int64_t ms);
 json_t *encode_app(const struct app *a);
 json_t *encode_version(const struct version *v);
+/* Appends "sandbox" and "resources" to o from a version's stored JSON, each
+ * only when present, with their fields in the fixed order of api.md §1.8.2
+ * (VersionObject and the lease response end with them). */
+void encode_limits(json_t *o, const char *sandbox_json, const char *resources_json);
 
 /* ==== run objects (encode_run.c) ==== */
 /* RunObject (api.md §1.0). */

@@ -81,6 +81,14 @@ encode_attempt_rec(const struct attempt_rec *a)
 		json_object_set_new(o, "error_message", json_string(a->error_message));
 	set_ts_opt(o, "started_at", a->started_at);
 	set_ts_opt(o, "finished_at", a->finished_at);
+	if (a->reason != NULL)
+		json_object_set_new(o, "reason", json_string(a->reason));
+	if (a->peak_memory_bytes >= 0)
+		json_object_set_new(o, "peak_memory_bytes", json_integer(a->peak_memory_bytes));
+	if (a->cpu_user_ms >= 0)
+		json_object_set_new(o, "cpu_user_ms", json_integer(a->cpu_user_ms));
+	if (a->cpu_system_ms >= 0)
+		json_object_set_new(o, "cpu_system_ms", json_integer(a->cpu_system_ms));
 	return o;
 }
 
@@ -107,6 +115,10 @@ encode_runner(const struct runner_row *r)
 	    r->environment : ""));
 	json_object_set_new(o, "status", json_string(r->status));
 	set_ts_opt(o, "last_seen_at", r->last_seen_at);
+	if (r->sandbox != NULL)
+		json_object_set_new(o, "sandbox", json_string(r->sandbox));
+	if (r->limits != NULL)
+		json_object_set_new(o, "limits", json_string(r->limits));
 	return o;
 }
 
@@ -129,5 +141,6 @@ encode_lease(const struct lease *l, const char *lease_token)
 	json_object_set_new(o, "attempt_no", json_integer(l->a.attempt_no));
 	json_object_set_new(o, "lease_token", json_string(lease_token));
 	json_object_set_new(o, "lease_expires_at", encode_ts(l->a.lease_expires_at));
+	encode_limits(o, l->sandbox_json, l->resources_json);
 	return o;
 }

@@ -14,7 +14,8 @@
 
 static struct prom_family *http_requests, *http_duration, *http_req_size,
     *http_resp_size, *runs_created, *runs_completed, *runs_retried,
-    *runs_leased, *runners_registered, *queue_wait, *execution, *total;
+    *runs_leased, *runners_registered, *queue_wait, *execution, *total,
+    *peak_memory, *cpu_seconds;
 
 /* Every value the `path` label may take (observability.md §1.2). */
 static const char *const path_labels[] = {
@@ -49,6 +50,13 @@ static const double http_bytes[] = {
 static const double run_seconds[] = {	/* 0.1 * 2^k, k = 0..14 */
 	0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8,
 	409.6, 819.2, 1638.4,
+};
+static const double memory_bytes[] = {	/* 1 MiB * 4^k, k = 0..7 (1 MiB .. 16 GiB) */
+	1048576, 4194304, 16777216, 67108864, 268435456, 1073741824,
+	4294967296, 17179869184,
+};
+static const double cpu_s[] = {
+	0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600,
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -112,6 +120,12 @@ metrics_init(void)
 	total = histogram("minitower_run_total_seconds",
 	    "Total run duration (finished_at - queued_at).",
 	    l_app_status_team, 3, run_seconds, NELEM(run_seconds));
+	peak_memory = histogram("minitower_run_peak_memory_bytes",
+	    "Peak memory of a run attempt, as its runner reported it.",
+	    l_app_team, 2, memory_bytes, NELEM(memory_bytes));
+	cpu_seconds = histogram("minitower_run_cpu_seconds",
+	    "CPU time (user + system) of a run attempt, as its runner "
+	    "reported it.", l_app_team, 2, cpu_s, NELEM(cpu_s));
 }
 
 void
@@ -120,7 +134,7 @@ metrics_free(void)
 	struct prom_family **all[] = { &http_requests, &http_duration,
 	    &http_req_size, &http_resp_size, &runs_created, &runs_completed,
 	    &runs_retried, &runs_leased, &runners_registered, &queue_wait,
-	    &execution, &total };
+	    &execution, &total, &peak_memory, &cpu_seconds };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++) {
@@ -195,6 +209,22 @@ metrics_run_completed(const char *team, const char *app, const char *status,
 }
 
 void
+metrics_run_usage(const char *team, const char *app, int64_t peak_memory_bytes,
+    int64_t cpu_user_ms, int64_t cpu_system_ms)
+{
+	const char *v[] = { app, team };
+	double ms;
+
+	if (peak_memory_bytes >= 0)
+		prom_observe(peak_memory, v, (double)peak_memory_bytes);
+	if (cpu_user_ms < 0 && cpu_system_ms < 0)
+		return;
+	ms = (cpu_user_ms > 0 ? (double)cpu_user_ms : 0) +
+	    (cpu_system_ms > 0 ? (double)cpu_system_ms : 0);
+	prom_observe(cpu_seconds, v, ms / 1000.0);
+}
+
+void
 metrics_run_retried(const char *team, const char *app)
 {
 	const char *v[] = { app, team };
@@ -263,7 +293,7 @@ metrics_render(struct buf *out, const struct metrics_gauges *g)
 	struct prom_family *all[] = { http_requests, http_duration,
 	    http_req_size, http_resp_size, runs_created, runs_completed,
 	    runs_retried, runs_leased, runners_registered, queue_wait,
-	    execution, total };
+	    execution, total, peak_memory, cpu_seconds };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++)

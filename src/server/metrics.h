@@ -55,6 +55,14 @@ void metrics_run_created(const char *team, const char *app);
 void metrics_run_completed(const char *team, const char *app,
     const char *status, double queue_wait_s, double exec_s, double total_s);
 
+/* A result carrying usage figures was recorded (not a repeat): each value
+ * >= 0 is observed once; -1 means absent.
+ *   peak_memory_bytes           -> minitower_run_peak_memory_bytes{team,app}
+ *   cpu_user_ms + cpu_system_ms -> minitower_run_cpu_seconds{team,app}
+ *                                  (when either is present; the other counts 0) */
+void metrics_run_usage(const char *team, const char *app, int64_t peak_memory_bytes,
+    int64_t cpu_user_ms, int64_t cpu_system_ms);
+
 /* The reaper re-queued a run whose lease expired:
  * minitower_runs_retried_total{team,app} +1. (A release re-queue counts
  * nothing.) */

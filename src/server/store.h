@@ -37,6 +37,8 @@ struct version {
 	char	*towerfile_toml;	/* NULL when NULL */
 	char	*import_paths_json;	/* NULL when NULL */
 	int64_t	 created_at;
+	char	*sandbox_json;		/* [app.sandbox] as compact JSON; NULL when none */
+	char	*resources_json;	/* [app.resources] as compact JSON; NULL when none */
 };
 
 struct token_row {
@@ -175,6 +177,10 @@ struct attempt_rec {
 	char	*error_message;		/* NULL when NULL */
 	int64_t	 started_at;
 	int64_t	 finished_at;
+	char	*reason;		/* why it ended; NULL when NULL */
+	int64_t	 peak_memory_bytes;	/* -1 when NULL */
+	int64_t	 cpu_user_ms;		/* -1 when NULL */
+	int64_t	 cpu_system_ms;		/* -1 when NULL */
 };
 
 struct log_entry {
@@ -192,6 +198,8 @@ struct runner_row {
 	char	*environment;
 	char	 status[STORE_STATUS_MAX];
 	int64_t	 last_seen_at;
+	char	*sandbox;	/* what it said it runs jobs in; NULL when unknown */
+	char	*limits;	/* how it enforces resources; NULL when unknown */
 };
 
 /* The state of an attempt and its run after a runner call (AttemptObject,
@@ -222,6 +230,8 @@ struct lease {
 	int64_t		 timeout_seconds;	/* 0 when NULL */
 	char		*input_json;		/* NULL when NULL */
 	bool		 reissued;
+	char		*sandbox_json;		/* the version's; NULL when NULL */
+	char		*resources_json;	/* the version's; NULL when NULL */
 };
 
 /* A result report (api.md §1.8.7); strings borrowed. */
@@ -231,6 +241,10 @@ struct result_in {
 	int64_t		 exit_code;
 	const char	*error_message;	/* NULL when absent */
 	size_t		 error_message_len;
+	const char	*reason;	/* a valid reason, NULL when absent (derived) */
+	int64_t		 peak_memory_bytes;	/* -1 when absent */
+	int64_t		 cpu_user_ms;		/* -1 when absent */
+	int64_t		 cpu_system_ms;		/* -1 when absent */
 };
 
 enum reap_kind { REAP_NONE, REAP_CANCELLED, REAP_RETRIED, REAP_DEAD };
@@ -280,18 +294,23 @@ void store_logs_free(struct log_entry *e, size_t n);
 /* Every runner by name (free with store_runners_free). */
 int store_runner_list(struct runner_row **out, size_t *n, struct err *err);
 void store_runners_free(struct runner_row *r, size_t n);
-/* Registers or re-registers a runner (token rotated); *created for 201. */
+/* Registers or re-registers a runner (token rotated); *created for 201.
+ * sandbox and limits (NULL: unknown) replace what was known of it. */
 int store_runner_register(const char *name, size_t name_len, const char *env,
-    size_t env_len, const char *token_hash, int64_t *runner_id, bool *created, struct err *err);
+    size_t env_len, const char *token_hash, const char *sandbox, const char *limits,
+    int64_t *runner_id, bool *created, struct err *err);
 /* True when the team token hash is still valid (not revoked). */
 bool store_team_token_valid(const char *token_hash);
 
 /* Lease (api.md §1.8.2) in one transaction: runner seen, re-issue of a
  * never-started attempt, or the next queued run of env. recheck_hash (may
- * be NULL) re-validates the runner token (ERR_UNAUTHORIZED). Returns 1
- * granted/re-issued (out filled), 0 nothing queued, -1 error (ERR_CONFLICT). */
+ * be NULL) re-validates the runner token (ERR_UNAUTHORIZED). sandbox and
+ * limits, when not NULL, are recorded on the runner with last_seen_at.
+ * Returns 1 granted/re-issued (out filled), 0 nothing queued, -1 error
+ * (ERR_CONFLICT). */
 int store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
-    const char *lease_hash, int64_t ttl_ms, struct lease *out, struct err *err);
+    const char *sandbox, const char *limits, const char *lease_hash, int64_t ttl_ms,
+    struct lease *out, struct err *err);
 void store_lease_clear(struct lease *l);
 /* Read-only: true when a leasable run of env exists (waiting lease). */
 bool store_queued_exists(const char *env);
@@ -314,7 +333,9 @@ int store_attempt_peek(int64_t run_id, int64_t runner_id, const char *lease_hash
 int store_logs_add(int64_t run_id, int64_t runner_id, const char *lease_hash,
     struct log_entry *e, size_t n, const struct err *deferred, struct err *err);
 /* Records a result; *changed tells a real transition (out then holds the
- * attempt and run after it). Repeats: 0 when identical, ERR_CONFLICT. */
+ * attempt and run after it). Repeats: 0 when identical, ERR_CONFLICT. The
+ * attempt's reason is in->reason, else derived from status, exit_code and
+ * error_message; the usage figures are stored as given. */
 int store_result(int64_t run_id, int64_t runner_id, const char *lease_hash,
     const struct result_in *in, const struct err *deferred, struct attempt *out,
     bool *changed, struct err *err);

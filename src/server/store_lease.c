@@ -3,8 +3,7 @@
  * (run, runner, lease-token hash, active status) inside the same BEGIN
  * IMMEDIATE transaction as its effect, so nothing is written for an attempt
  * that has ended; the lease picks the next queued run and creates its
- * attempt by compare-and-set; the reaper expires attempts one transaction
- * each. The partial unique indexes keep one active attempt per run and per
+ * attempt by compare-and-set (the reaper's side is store_reap.c). The partial unique indexes keep one active attempt per run and per
  * runner whatever the code does.
  */
 #include <stdio.h>
@@ -72,8 +71,8 @@ find_attempt(struct conn *c, int64_t run_id, int64_t runner_id, const char *hash
 	return rc;
 }
 
-static int
-attempt_by_id(struct conn *c, int64_t id, struct attempt *a, struct err *err)
+int
+store_attempt_by_id(struct conn *c, int64_t id, struct attempt *a, struct err *err)
 {
 	sqlite3_stmt *st = db_prep(c, ATTEMPT_SELECT "WHERE a.id=?", "i", id);
 	int rc = one_row(c, st, err);
@@ -124,7 +123,7 @@ store_attempt_start(int64_t run_id, int64_t runner_id, const char *lease_hash,
 		    "updated_at=? WHERE id=? AND (status='queued' OR status='leased' OR "
 		    "status='running')", err, "iii", now, now, run_id) == -1)
 			goto fail;
-		if (attempt_by_id(c, out->id, out, err) == -1)
+		if (store_attempt_by_id(c, out->id, out, err) == -1)
 			goto fail;
 	}
 	return db_commit(c, err);
@@ -204,29 +203,53 @@ fail:
 	return -1;
 }
 
-/* Records the result of the active attempt a. */
+/* The reason of a result that carries none (an older runner). */
+static const char *
+derived_reason(const struct result_in *in)
+{
+	const char *msg = in->error_message != NULL ? in->error_message : "";
+	size_t len = in->error_message != NULL ? in->error_message_len : 0;
+
+	if (strcmp(in->status, "completed") == 0)
+		return "completed";
+	if (strcmp(in->status, "cancelled") == 0)
+		return "cancelled";
+	if (!in->has_exit_code)
+		return len == 7 && memcmp(msg, "timeout", 7) == 0 ? "timeout" : "setup_failed";
+	if (in->exit_code == -1 && len >= 8 && memcmp(msg, "signal: ", 8) == 0)
+		return "signal";
+	return "exit_code";
+}
+
+/* Records the result of the active attempt a (usage figures of -1 become
+ * NULL through NULLIF). */
 static int
 record_result(struct conn *c, struct attempt *a, const struct result_in *in, struct err *err)
 {
+	const char *reason = in->reason != NULL ? in->reason : derived_reason(in);
 	int64_t now = now_ms();
 	int rc;
 
 	if (in->has_exit_code)
 		rc = db_exec(c, "UPDATE run_attempts SET status=?, exit_code=?, error_message=?, "
-		    "finished_at=?, result_reported_at=?, updated_at=? WHERE id=? AND "
-		    IS_ACTIVE, err, "siSiiii", in->status, in->exit_code, in->error_message,
-		    in->error_message_len, now, now, now, a->id);
+		    "finished_at=?, result_reported_at=?, updated_at=?, reason=?, "
+		    "peak_memory_bytes=NULLIF(?,-1), cpu_user_ms=NULLIF(?,-1), "
+		    "cpu_system_ms=NULLIF(?,-1) WHERE id=? AND " IS_ACTIVE, err, "siSiiisiiii",
+		    in->status, in->exit_code, in->error_message, in->error_message_len, now, now,
+		    now, reason, in->peak_memory_bytes, in->cpu_user_ms, in->cpu_system_ms, a->id);
 	else
 		rc = db_exec(c, "UPDATE run_attempts SET status=?, exit_code=NULL, error_message=?, "
-		    "finished_at=?, result_reported_at=?, updated_at=? WHERE id=? AND "
-		    IS_ACTIVE, err, "sSiiii", in->status, in->error_message, in->error_message_len, now,
-		    now, now, a->id);
+		    "finished_at=?, result_reported_at=?, updated_at=?, reason=?, "
+		    "peak_memory_bytes=NULLIF(?,-1), cpu_user_ms=NULLIF(?,-1), "
+		    "cpu_system_ms=NULLIF(?,-1) WHERE id=? AND " IS_ACTIVE, err, "sSiiisiiii",
+		    in->status, in->error_message, in->error_message_len, now, now, now, reason,
+		    in->peak_memory_bytes, in->cpu_user_ms, in->cpu_system_ms, a->id);
 	if (exec_n(c, rc) != 1)
 		return rc == -1 ? -1 : err_set(err, ERR_GONE, "invalid or expired lease");
 	if (db_exec(c, "UPDATE runs SET status=?, finished_at=?, updated_at=? WHERE id=? AND "
 	    IS_ACTIVE, err, "siii", in->status, now, now, a->run_id) == -1)
 		return -1;
-	return attempt_by_id(c, a->id, a, err);
+	return store_attempt_by_id(c, a->id, a, err);
 }
 
 int
@@ -286,7 +309,7 @@ store_release(int64_t run_id, int64_t runner_id, const char *lease_hash,
 	if (lease_check(c, run_id, runner_id, lease_hash, out, err) == -1)
 		goto fail;
 	if (db_exec(c, "UPDATE run_attempts SET status='expired', error_message='released', "
-	    "finished_at=?, updated_at=? WHERE id=? AND " IS_ACTIVE, err, "iii", now, now,
+	    "reason='released', finished_at=?, updated_at=? WHERE id=? AND " IS_ACTIVE, err, "iii", now, now,
 	    out->id) == -1)
 		goto fail;
 	if (strcmp(out->run_status, "cancelling") == 0)
@@ -295,7 +318,7 @@ store_release(int64_t run_id, int64_t runner_id, const char *lease_hash,
 	else
 		rc = db_exec(c, "UPDATE runs SET status='queued', queued_at=?, updated_at=? "
 		    "WHERE id=? AND status IN ('leased','running')", err, "iii", now, now, run_id);
-	if (rc == -1 || attempt_by_id(c, out->id, out, err) == -1)
+	if (rc == -1 || store_attempt_by_id(c, out->id, out, err) == -1)
 		goto fail;
 	return db_commit(c, err);
 fail:
@@ -341,6 +364,8 @@ store_lease_clear(struct lease *l)
 		return;
 	free(l->entrypoint);
 	free(l->input_json);
+	free(l->sandbox_json);
+	free(l->resources_json);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -351,10 +376,11 @@ fill_lease(struct conn *c, int64_t attempt_id, struct lease *l, struct err *err)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (attempt_by_id(c, attempt_id, &l->a, err) == -1)
+	if (store_attempt_by_id(c, attempt_id, &l->a, err) == -1)
 		return -1;
 	st = db_prep(c, "SELECT r.run_no, r.app_id, v.version_no, v.entrypoint, v.timeout_seconds, "
-	    "r.input_json FROM runs r JOIN app_versions v ON v.id=r.app_version_id WHERE r.id=?",
+	    "r.input_json, v.sandbox_json, v.resources_json FROM runs r JOIN app_versions v "
+	    "ON v.id=r.app_version_id WHERE r.id=?",
 	    "i", l->a.run_id);
 	if ((rc = one_row(c, st, err)) != 1)
 		return rc == -1 ? -1 : err_set(err, ERR_INTERNAL, "lease run missing");
@@ -364,6 +390,8 @@ fill_lease(struct conn *c, int64_t attempt_id, struct lease *l, struct err *err)
 	l->entrypoint = db_col_strdup(st, 3);
 	l->timeout_seconds = db_col_i64(st, 4);
 	l->input_json = db_col_strdup(st, 5);
+	l->sandbox_json = db_col_strdup(st, 6);
+	l->resources_json = db_col_strdup(st, 7);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -444,7 +472,8 @@ token_still_valid(struct conn *c, int64_t runner_id, const char *hash, struct er
 
 int
 store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
-    const char *lease_hash, int64_t ttl_ms, struct lease *out, struct err *err)
+    const char *sandbox, const char *limits, const char *lease_hash, int64_t ttl_ms,
+    struct lease *out, struct err *err)
 {
 	struct conn *c = db_begin(err);
 	int64_t now = now_ms();
@@ -456,8 +485,9 @@ store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
 	err_clear(err);
 	if (recheck_hash != NULL && token_still_valid(c, runner_id, recheck_hash, err) == -1)
 		goto fail;
-	if (db_exec(c, "UPDATE runners SET status='online', last_seen_at=? WHERE id=?", err, "ii",
-	    now, runner_id) == -1)
+	if (db_exec(c, "UPDATE runners SET status='online', last_seen_at=?, "
+	    "sandbox_mode=COALESCE(?, sandbox_mode), limits_mode=COALESCE(?, limits_mode) "
+	    "WHERE id=?", err, "issi", now, sandbox, limits, runner_id) == -1)
 		goto fail;
 	rc = reissue(c, runner_id, lease_hash, now, ttl_ms, out, err);
 	if (rc == 0)
@@ -495,167 +525,4 @@ store_queued_exists(const char *env)
 	if (rc == 1)
 		sqlite3_reset(st);
 	return rc != 0;	/* on a database error, let the transaction decide */
-}
-
-/* ---- reaper ---- */
-
-int
-store_expired_attempts(int64_t now, int64_t *ids, size_t max, size_t *n, struct err *err)
-{
-	struct conn *c = db_reader();
-	sqlite3_stmt *st = db_prep(c, "SELECT id FROM run_attempts WHERE status IN " ACTIVE
-	    " AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?", "ii", now, (int64_t)max);
-	int rc;
-
-	*n = 0;
-	while ((rc = db_step(c, st, err)) == SQLITE_ROW && *n < max)
-		ids[(*n)++] = db_col_i64(st, 0);
-	if (st != NULL)
-		sqlite3_reset(st);
-	return rc == -1 ? -1 : 0;
-}
-
-/* Applies the cancel / retry / dead rule of api.md §2.2 to attempt a. */
-static int
-expire(struct conn *c, struct attempt *a, enum reap_kind *kind, int64_t now, struct err *err)
-{
-	sqlite3_stmt *st = db_prep(c, "SELECT retry_count, max_retries FROM runs WHERE id=?", "i",
-	    a->run_id);
-	int64_t retries, max;
-	int rc;
-
-	if ((rc = one_row(c, st, err)) != 1)
-		return rc == -1 ? -1 : err_set(err, ERR_INTERNAL, "run missing");
-	retries = db_col_i64(st, 0);
-	max = db_col_i64(st, 1);
-	sqlite3_reset(st);
-	if (a->cancel_requested || strcmp(a->status, "cancelling") == 0 ||
-	    strcmp(a->run_status, "cancelling") == 0) {
-		*kind = REAP_CANCELLED;
-		if (db_exec(c, "UPDATE run_attempts SET status='cancelled', finished_at=?, updated_at=? "
-		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->id) == -1)
-			return -1;
-		return db_exec(c, "UPDATE runs SET status='cancelled', finished_at=?, updated_at=? "
-		    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->run_id);
-	}
-	if (db_exec(c, "UPDATE run_attempts SET status='expired', finished_at=?, updated_at=? "
-	    "WHERE id=? AND " IS_ACTIVE, err, "iii", now, now, a->id) == -1)
-		return -1;
-	*kind = retries < max ? REAP_RETRIED : REAP_DEAD;
-	if (*kind == REAP_RETRIED)
-		return db_exec(c, "UPDATE runs SET status='queued', retry_count=retry_count+1, "
-		    "queued_at=?, updated_at=? WHERE id=? AND status IN ('leased','running')", err,
-		    "iii", now, now, a->run_id);
-	return db_exec(c, "UPDATE runs SET status='dead', finished_at=?, updated_at=? WHERE id=? "
-	    "AND status IN ('leased','running')", err, "iii", now, now, a->run_id);
-}
-
-int
-store_reap_attempt(int64_t attempt_id, enum reap_kind *kind, struct attempt *out,
-    struct err *err)
-{
-	struct conn *c = db_begin(err);
-	int64_t now = now_ms();
-
-	*kind = REAP_NONE;
-	if (c == NULL)
-		return -1;
-	if (attempt_by_id(c, attempt_id, out, err) == -1) {
-		db_rollback(c);
-		return err->code == ERR_GONE ? 0 : -1;
-	}
-	if (!is_active(out->status) || out->lease_expires_at > now) {
-		db_rollback(c);
-		return 0;
-	}
-	if (expire(c, out, kind, now, err) == -1 || attempt_by_id(c, attempt_id, out, err) == -1) {
-		db_rollback(c);
-		*kind = REAP_NONE;
-		return -1;
-	}
-	return db_commit(c, err);
-}
-
-static void
-id_read(sqlite3_stmt *st, void *elem)
-{
-	*(int64_t *)elem = db_col_i64(st, 0);
-}
-
-static const struct db_rowtype id_rows = { sizeof(int64_t), id_read, NULL };
-
-int
-store_mark_stale_runners(int64_t cutoff, bool (*waiting)(int64_t), int64_t *count,
-    struct err *err)
-{
-	struct conn *c = db_begin(err);
-	int64_t *ids, now = now_ms();
-	sqlite3_stmt *st;
-	size_t n, i;
-	void *v;
-	int rc;
-
-	*count = 0;
-	if (c == NULL)
-		return -1;
-	st = db_prep(c, "SELECT id FROM runners WHERE status='online' AND "
-	    "COALESCE(last_seen_at, updated_at, created_at) < ?", "i", cutoff);
-	rc = db_list(c, st, &id_rows, &v, &n, err);
-	ids = v;
-	for (i = 0; rc != -1 && i < n; i++) {
-		if (waiting(ids[i]))
-			continue;
-		rc = db_exec(c, "UPDATE runners SET status='offline', updated_at=? WHERE id=? AND "
-		    "status='online'", err, "ii", now, ids[i]);
-		if (rc != -1)
-			*count += db_changes(c);
-	}
-	free(ids);
-	if (rc == -1) {
-		db_rollback(c);
-		*count = 0;
-		return -1;
-	}
-	if (db_commit(c, err) == -1)
-		return -1;
-	if (*count > 0)
-		authcache_invalidate();		/* only online runners authenticate */
-	return 0;
-}
-
-int
-store_prune_runners(int64_t cutoff, int64_t *count, struct err *err)
-{
-	struct conn *c = db_begin(err);
-
-	*count = 0;
-	if (c == NULL)
-		return -1;
-	if (db_exec(c, "DELETE FROM runners WHERE status='offline' AND updated_at < ? AND "
-	    "NOT EXISTS (SELECT 1 FROM run_attempts x WHERE x.runner_id=runners.id)", err, "i",
-	    cutoff) == -1) {
-		db_rollback(c);
-		return -1;
-	}
-	*count = db_changes(c);
-	if (db_commit(c, err) == -1)
-		return -1;
-	if (*count > 0)
-		authcache_invalidate();
-	return 0;
-}
-
-int
-store_idem_cleanup(int64_t now, struct err *err)
-{
-	struct conn *c = db_begin(err);
-
-	if (c == NULL)
-		return -1;
-	if (db_exec(c, "DELETE FROM run_idempotency_keys WHERE expires_at <= ?", err, "i",
-	    now) == -1) {
-		db_rollback(c);
-		return -1;
-	}
-	return db_commit(c, err);
 }

@@ -340,6 +340,10 @@ attempt_rec_read(sqlite3_stmt *st, void *elem)
 	a->error_message = db_col_strdup(st, 4);
 	a->started_at = db_col_i64(st, 5);
 	a->finished_at = db_col_i64(st, 6);
+	a->reason = db_col_strdup(st, 7);
+	a->peak_memory_bytes = db_col_null(st, 8) ? -1 : db_col_i64(st, 8);
+	a->cpu_user_ms = db_col_null(st, 9) ? -1 : db_col_i64(st, 9);
+	a->cpu_system_ms = db_col_null(st, 10) ? -1 : db_col_i64(st, 10);
 }
 
 static void
@@ -349,6 +353,7 @@ attempt_rec_clear(void *elem)
 
 	free(a->runner_name);
 	free(a->error_message);
+	free(a->reason);
 }
 
 static const struct db_rowtype attempt_rec_rows = {
@@ -360,7 +365,8 @@ store_attempt_list(int64_t run_id, struct attempt_rec **out, size_t *n, struct e
 {
 	struct conn *c = db_reader();
 	sqlite3_stmt *st = db_prep(c, "SELECT a.attempt_no, a.status, rn.name, a.exit_code, "
-	    "a.error_message, a.started_at, a.finished_at FROM run_attempts a "
+	    "a.error_message, a.started_at, a.finished_at, a.reason, a.peak_memory_bytes, "
+	    "a.cpu_user_ms, a.cpu_system_ms FROM run_attempts a "
 	    "JOIN runners rn ON rn.id=a.runner_id WHERE a.run_id=? ORDER BY a.attempt_no", "i", run_id);
 	void *v;
 	int rc = db_list(c, st, &attempt_rec_rows, &v, n, err);
@@ -505,6 +511,8 @@ runner_read(sqlite3_stmt *st, void *elem)
 	r->environment = db_col_strdup(st, 2);
 	col_copy(st, 3, r->status, sizeof(r->status));
 	r->last_seen_at = db_col_i64(st, 4);
+	r->sandbox = db_col_strdup(st, 5);
+	r->limits = db_col_strdup(st, 6);
 }
 
 static void
@@ -514,6 +522,8 @@ runner_clear(void *elem)
 
 	free(r->name);
 	free(r->environment);
+	free(r->sandbox);
+	free(r->limits);
 }
 
 static const struct db_rowtype runner_rows = { sizeof(struct runner_row), runner_read, runner_clear };
@@ -522,8 +532,8 @@ int
 store_runner_list(struct runner_row **out, size_t *n, struct err *err)
 {
 	struct conn *c = db_reader();
-	sqlite3_stmt *st = db_prep(c, "SELECT id, name, environment, status, last_seen_at "
-	    "FROM runners ORDER BY name", "");
+	sqlite3_stmt *st = db_prep(c, "SELECT id, name, environment, status, last_seen_at, "
+	    "sandbox_mode, limits_mode FROM runners ORDER BY name", "");
 	void *v;
 	int rc = db_list(c, st, &runner_rows, &v, n, err);
 
@@ -539,7 +549,8 @@ store_runners_free(struct runner_row *r, size_t n)
 
 int
 store_runner_register(const char *name, size_t name_len, const char *env, size_t env_len,
-    const char *token_hash, int64_t *runner_id, bool *created, struct err *err)
+    const char *token_hash, const char *sandbox, const char *limits, int64_t *runner_id,
+    bool *created, struct err *err)
 {
 	struct conn *c = db_begin(err);
 	int64_t now = now_ms();
@@ -556,14 +567,14 @@ store_runner_register(const char *name, size_t name_len, const char *env, size_t
 		*runner_id = db_col_i64(st, 0);
 		sqlite3_reset(st);
 		if (db_exec(c, "UPDATE runners SET token_hash=?, environment=?, status='online', "
-		    "last_seen_at=?, updated_at=? WHERE id=?", err, "sSiii", token_hash, env, env_len,
-		    now, now, *runner_id) == -1)
+		    "last_seen_at=?, updated_at=?, sandbox_mode=?, limits_mode=? WHERE id=?", err,
+		    "sSiissi", token_hash, env, env_len, now, now, sandbox, limits, *runner_id) == -1)
 			goto fail;
 	} else {
 		if (db_exec(c, "INSERT INTO runners(name, environment, token_hash, status, "
-		    "max_concurrent, last_seen_at, created_at, updated_at) "
-		    "VALUES(?,?,?,'online',1,?,?,?)", err, "SSsiii", name, name_len, env, env_len,
-		    token_hash, now, now, now) == -1)
+		    "max_concurrent, last_seen_at, created_at, updated_at, sandbox_mode, "
+		    "limits_mode) VALUES(?,?,?,'online',1,?,?,?,?,?)", err, "SSsiiiss", name,
+		    name_len, env, env_len, token_hash, now, now, now, sandbox, limits) == -1)
 			goto fail;
 		*runner_id = db_last_id(c);
 		*created = true;

@@ -64,4 +64,9 @@ exec_n(struct conn *c, int rc)
 	return rc == -1 ? -1 : db_changes(c);
 }
 
+struct attempt;
+/* Reads attempt id with its run into *a (store_lease.c): 0, or -1 with
+ * ERR_GONE "attempt not active" when there is no such attempt. */
+int store_attempt_by_id(struct conn *c, int64_t id, struct attempt *a, struct err *err);
+
 #endif

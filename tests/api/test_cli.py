@@ -78,6 +78,7 @@ def towerfile(name, script="main.py", extra=""):
     return '[app]\nname = "%s"\nscript = "%s"\n%s' % (name, script, extra)
 
 
+SANDBOXED = '[app.sandbox]\nnetwork = false\nwritable_paths = ["/srv/cache"]\n[app.resources]\nmemory_mb = 64\ncpus = 1.0\n'
 MAIN = "import os\nprint('Hello, %s!' % os.environ.get('name', 'World'))\n"
 PARAMS = """
 [[parameters]]
@@ -532,6 +533,20 @@ def deploy_errors(s):
     expect(e.run("deploy", "--dir", bad), 1, err=r"^error: parsing Towerfile: parsing towerfile: ")
     inval = e.project("inval", {"main.py": MAIN, "Towerfile": '[app]\nname = "x"\n'})
     expect(e.run("deploy", "--dir", inval), 1, err=r"^error: validating Towerfile: ")
+    lim = e.project("lim", {"main.py": MAIN, "Towerfile": towerfile("lim", extra="[app.resources]\nmemory_mb = 0\n")})
+    expect(e.run("deploy", "--dir", lim), 1,
+           err=r"^error: validating Towerfile: app\.resources\.memory_mb must be an integer between 4 and 1048576, got 0$")
+    net = e.project("net", {"main.py": MAIN, "Towerfile": towerfile("net", extra='[app.sandbox]\nnetwork = "yes"\n')})
+    expect(e.run("deploy", "--dir", net), 1,
+           err=r"^error: parsing Towerfile: parsing towerfile: line 5: app\.sandbox\.network must be a boolean, got string$")
+    wp = e.project("wpx", {"main.py": MAIN, "Towerfile": towerfile("wpx", extra='[app.sandbox]\nwritable_paths = ["/proc"]\n')})
+    expect(e.run("deploy", "--dir", wp), 1,
+           err=r'^error: validating Towerfile: app\.sandbox\.writable_paths entry "/proc" must not be under /proc, /sys or /dev$')
+    ok = e.project("sbxok", {"main.py": MAIN, "Towerfile": towerfile("sbxok", extra=SANDBOXED)})
+    expect(e.run("deploy", "--dir", ok), 0)
+    st, _, b = s.req("GET", "/api/v1/apps/sbxok/versions", token=e.token)
+    assert st == 200 and b["versions"][0]["sandbox"] == {"network": False, "writable_paths": ["/srv/cache"]}, b
+    assert b["versions"][0]["resources"] == {"memory_mb": 64, "cpus": 1}, b
     unmatched = e.project("unm", {"main.py": MAIN, "Towerfile": towerfile("unm", extra='source = ["lib/**"]\n')})
     expect(e.run("deploy", "--dir", unmatched), 1,
            err=r'^error: packaging artifact: script "main.py" is not matched by any source pattern$')
@@ -589,9 +604,21 @@ def tokens_and_runners(s):
     st, _, _ = s.req("GET", "/api/v1/admin/runners", token=e.token)
     if st != 404:
         FakeRunner(s, "cli-runner-list")
+        st, _, _ = s.req("POST", "/api/v1/runners/register",
+                         {"name": "cli-runner-sbx", "sandbox": "bwrap", "limits": "cgroup-v1"}, token=REG_TOKEN)
+        assert st in (200, 201), st
         out, _ = expect(e.run("runners", "list"), 0)
-        assert re.match(r"^RUNNER_ID  NAME\s+ENVIRONMENT  STATUS  LAST_SEEN_AT$", out.splitlines()[0]), out
+        assert re.match(r"^RUNNER_ID  NAME\s+ENVIRONMENT  STATUS  LAST_SEEN_AT\s+SANDBOX  LIMITS$",
+                        out.splitlines()[0]), out
         assert "cli-runner-list" in out
+        row = [l for l in out.splitlines() if "cli-runner-sbx" in l][0].split()
+        assert row[-2:] == ["bwrap", "cgroup-v1"], row
+        plain = [l for l in out.splitlines() if "cli-runner-list" in l][0].split()
+        assert plain[-1] not in ("bwrap", "cgroup-v1"), plain
+        out, _ = expect(e.run("runners", "list", "--json"), 0)
+        by_name = {x["name"]: x for x in json.loads(out)["runners"]}
+        assert (by_name["cli-runner-sbx"]["sandbox"], by_name["cli-runner-sbx"]["limits"]) == ("bwrap", "cgroup-v1")
+        assert "sandbox" not in by_name["cli-runner-list"], by_name
         expect(e.run("runners", "list", "--token", m.group(2)), 10)
     e.close()
 
@@ -806,6 +833,40 @@ def run_json_and_exit_codes(s):
     # unknown run: the stream's 404 before it starts maps to 11
     expect(e.run("runs", "watch", "999999"), 11, err=r"^error: run not found$")
     expect(e.run("runs", "logs", "999999", "--follow"), 11)
+    e.close()
+
+
+@test
+def runs_attempts(s):
+    e = Env(s, "cli-attempts")
+    runs_api(s, e)
+    deploy_app(e, "atapp")
+    runner = FakeRunner(s, "cli-attempts-runner")
+    out, _ = expect(e.run("runs", "create", "--app", "atapp"), 0)
+    rid = int(re.search(r"id=(\d+)", out).group(1))
+    runner.lease(rid)
+    runner.start()
+    st, b = runner.call("release")
+    assert st == 200, (st, b)
+    runner.lease(rid)
+    runner.start()
+    st, b = runner.call("result", {"status": "failed", "exit_code": 137, "reason": "oom_killed",
+                                   "peak_memory_bytes": 222717542, "cpu_user_ms": 1234,
+                                   "cpu_system_ms": 100})
+    assert st == 200, (st, b)
+    out, _ = expect(e.run("runs", "attempts", str(rid)), 0)
+    lines = out.splitlines()
+    assert re.match(r"^ATTEMPT  STATUS\s+RUNNER\s+EXIT_CODE  REASON\s+PEAK_MEMORY  CPU_TIME$", lines[0]), out
+    assert re.match(r"^1\s+expired\s+cli-attempts-runner\s+released\s*$", lines[1]), out
+    assert re.match(r"^2\s+failed\s+cli-attempts-runner\s+137\s+oom_killed\s+212\.4 MiB\s+"
+                    r"1\.23 s user, 0\.10 s sys$", lines[2]), out
+    out, _ = expect(e.run("runs", "attempts", str(rid), "--json"), 0)
+    doc = json.loads(out)
+    assert [a.get("reason") for a in doc["attempts"]] == ["released", "oom_killed"], doc
+    assert doc["attempts"][1]["peak_memory_bytes"] == 222717542, doc
+    expect(e.run("runs", "attempts"), 1, err=r"^error: usage: minitower-cli runs attempts <run-id>$")
+    expect(e.run("runs", "attempts", "x"), 1, err=r"^error: run ID must be a positive integer$")
+    expect(e.run("runs", "attempts", "999999"), 11, err=r"^error: run not found$")
     e.close()
 
 

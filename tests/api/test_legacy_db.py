@@ -1,5 +1,5 @@
 """A database written by an earlier MiniTower server (schema versions 1-5,
-bcrypt password) opens with minitowerd, gets migration 6 only, and keeps
+bcrypt password) opens with minitowerd, gets migrations 6 and 7 only, and keeps
 working: login (bcrypt verified, then rehashed to Argon2id), apps, versions,
 runs and logs are served."""
 import hashlib
@@ -41,14 +41,15 @@ def build_fixture(path):
 
 
 @t.test
-def migrates_only_version_6(s):
+def migrates_only_versions_6_and_7(s):
     db = sqlite3.connect(s.env["MINITOWER_DB_PATH"])
     versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
     applied = dict(db.execute("SELECT version, applied_at FROM schema_migrations"))
-    assert versions == [1, 2, 3, 4, 5, 6], versions
+    assert versions == [1, 2, 3, 4, 5, 6, 7], versions
     assert all(applied[v] == 1700000000000 for v in range(1, 6))
     cols = [r[1] for r in db.execute("PRAGMA table_info(run_attempts)")]
     assert "result_reported_at" in cols
+    assert {"reason", "peak_memory_bytes", "cpu_user_ms", "cpu_system_ms"} <= set(cols), cols
 
 
 @t.test

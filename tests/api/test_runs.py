@@ -371,7 +371,9 @@ def attempts_and_runners(s):
     a = w.c.call("GET", "/api/v1/runs/%d/attempts" % rid, token=w.token).json["attempts"]
     eq(len(a), 2)
     keys_in_order(a[0], ["attempt_no", "status", "runner_name", "exit_code", "error_message",
-                         "started_at", "finished_at"])
+                         "started_at", "finished_at", "reason", "peak_memory_bytes", "cpu_user_ms",
+                         "cpu_system_ms"])
+    eq((a[0]["reason"], a[1]["reason"]), ("released", "exit_code"))
     eq((a[0]["attempt_no"], a[0]["status"], a[0]["error_message"], a[0]["runner_name"]),
        (1, "expired", "released", rn.name))
     check("started_at" not in a[0] and "exit_code" not in a[0], a[0])
@@ -381,7 +383,8 @@ def attempts_and_runners(s):
     names = [x["name"] for x in r.json["runners"]]
     eq(names, sorted(names))
     mine = [x for x in r.json["runners"] if x["name"] == rn.name][0]
-    keys_in_order(mine, ["runner_id", "name", "environment", "status", "last_seen_at"])
+    keys_in_order(mine, ["runner_id", "name", "environment", "status", "last_seen_at", "sandbox",
+                         "limits"])
     eq((mine["environment"], mine["status"]), ("default", "online"))
     member = w.c.call("POST", "/api/v1/tokens", {"role": "member"}, token=w.token).json["token"]
     eq(w.c.call("GET", "/api/v1/admin/runners", token=member).error(),

@@ -489,7 +489,8 @@ export interface paths {
         /**
          * Lease the next queued run of the runner's environment (long poll with `wait`).
          * @description A runner holding a never-started (`leased`) attempt gets that attempt re-issued with a new lease
-         *     token. With `wait=N` the request waits up to N seconds (at most 60) for a run. The body is ignored.
+         *     token. With `wait=N` the request waits up to N seconds (at most 60) for a run. The body is optional and
+         *     lenient (`LeaseRequest`): a runner may say what it runs jobs in; anything else in it is ignored.
          */
         post: operations["leaseRun"];
         delete?: never;
@@ -795,7 +796,80 @@ export interface components {
             /** @description Omitted when empty. */
             import_paths?: string[];
             created_at: components["schemas"]["Timestamp"];
+            sandbox?: components["schemas"]["Sandbox"];
+            resources?: components["schemas"]["Resources"];
         };
+        /**
+         * @description The version's `[app.sandbox]` Towerfile table; the whole object is omitted when the Towerfile has none.
+         *     `network` is always present (its effective value, default `true`); `writable_paths` only when non-empty.
+         * @example {
+         *       "network": false,
+         *       "writable_paths": [
+         *         "/srv/cache"
+         *       ]
+         *     }
+         */
+        Sandbox: {
+            /** @description Whether the job may use the network. */
+            network: boolean;
+            /** @description Absolute, clean paths (not under /proc, /sys or /dev) the job may write besides its workspace. */
+            writable_paths?: string[];
+        };
+        /**
+         * @description The version's `[app.resources]` Towerfile table: only the keys that are set, in this order; the whole object
+         *     is omitted when none is set.
+         * @example {
+         *       "memory_mb": 256,
+         *       "cpus": 0.5,
+         *       "pids": 64,
+         *       "disk_mb": 100,
+         *       "open_files": 256
+         *     }
+         */
+        Resources: {
+            memory_mb?: number;
+            /** @description CPU share, rounded to 3 decimals; an integral value is written without a fraction (2, not 2.0). */
+            cpus?: number;
+            pids?: number;
+            disk_mb?: number;
+            open_files?: number;
+        };
+        /**
+         * @description Why an attempt ended. Sent by the runner in its result, or derived by the server when the attempt ends:
+         *     `completed` (result completed), `cancelled` (result cancelled, or the reaper cancelled an expired
+         *     cancelling attempt), `timeout` (failed, error_message "timeout", no exit_code), `signal` (failed, exit_code
+         *     -1, error_message starting "signal: "), `exit_code` (failed with another exit_code), `setup_failed` (failed
+         *     without exit_code), `lease_expired` (the reaper), `released` (a release). `oom_killed` and `disk_limit` come
+         *     from runners only.
+         * @example oom_killed
+         * @enum {string}
+         */
+        AttemptReason: "completed" | "exit_code" | "signal" | "timeout" | "lease_expired" | "released" | "cancelled" | "oom_killed" | "setup_failed" | "disk_limit";
+        /**
+         * @description What a runner runs jobs in.
+         * @example bwrap
+         * @enum {string}
+         */
+        RunnerSandbox: "bwrap" | "none";
+        /**
+         * @description How a runner enforces resource limits.
+         * @example cgroup-v2
+         * @enum {string}
+         */
+        RunnerLimits: "cgroup-v2" | "cgroup-v1" | "rlimit";
+        /**
+         * @description Optional. A runner may say what it runs jobs in; each field is stored on the runner when it holds one of the
+         *     listed values and ignored otherwise. Any other body (missing, empty, not JSON, not an object) is ignored:
+         *     it is never an error.
+         * @example {
+         *       "sandbox": "bwrap",
+         *       "limits": "cgroup-v1"
+         *     }
+         */
+        LeaseRequest: {
+            sandbox?: components["schemas"]["RunnerSandbox"];
+            limits?: components["schemas"]["RunnerLimits"];
+        } | null;
         VersionList: {
             versions: components["schemas"]["Version"][];
         };
@@ -886,6 +960,26 @@ export interface components {
             error_message?: string;
             started_at?: components["schemas"]["Timestamp"];
             finished_at?: components["schemas"]["Timestamp"];
+            /** @description Why the attempt ended; omitted while it is active (and for attempts that ended before 0007). */
+            reason?: components["schemas"]["AttemptReason"];
+            /**
+             * Format: int64
+             * @description As the runner reported it; omitted when unknown.
+             * @example 222717542
+             */
+            peak_memory_bytes?: number;
+            /**
+             * Format: int64
+             * @description As the runner reported it; omitted when unknown.
+             * @example 1230
+             */
+            cpu_user_ms?: number;
+            /**
+             * Format: int64
+             * @description As the runner reported it; omitted when unknown.
+             * @example 100
+             */
+            cpu_system_ms?: number;
         };
         AttemptList: {
             attempts: components["schemas"]["AttemptRecord"][];
@@ -909,6 +1003,10 @@ export interface components {
             /** @enum {string} */
             status: "online" | "offline";
             last_seen_at?: components["schemas"]["Timestamp"];
+            /** @description From its registration or latest lease request; omitted when unknown. */
+            sandbox?: components["schemas"]["RunnerSandbox"];
+            /** @description From its registration or latest lease request; omitted when unknown. */
+            limits?: components["schemas"]["RunnerLimits"];
         };
         RunnerList: {
             runners: components["schemas"]["Runner"][];
@@ -918,6 +1016,16 @@ export interface components {
             name: string;
             /** @default default */
             environment: string;
+            /**
+             * @description Optional; stored when `bwrap` or `none`, ignored otherwise. A registration replaces what was known.
+             * @example bwrap
+             */
+            sandbox?: string;
+            /**
+             * @description Optional; stored when `cgroup-v2`, `cgroup-v1` or `rlimit`, ignored otherwise.
+             * @example cgroup-v2
+             */
+            limits?: string;
         };
         RunnerRegisterResponse: {
             /** Format: int64 */
@@ -946,6 +1054,8 @@ export interface components {
             attempt_no: number;
             lease_token: string;
             lease_expires_at: components["schemas"]["Timestamp"];
+            sandbox?: components["schemas"]["Sandbox"];
+            resources?: components["schemas"]["Resources"];
         };
         LogBatchEntry: {
             /** Format: int64 */
@@ -959,11 +1069,42 @@ export interface components {
         LogBatch: {
             logs?: components["schemas"]["LogBatchEntry"][];
         } | null;
+        /**
+         * @example {
+         *       "status": "failed",
+         *       "exit_code": 137,
+         *       "error_message": "exit status 137",
+         *       "reason": "oom_killed",
+         *       "peak_memory_bytes": 268435456,
+         *       "cpu_user_ms": 1230,
+         *       "cpu_system_ms": 100
+         *     }
+         */
         ResultRequest: {
             /** @enum {string} */
             status: "completed" | "failed" | "cancelled";
             exit_code?: number | null;
             error_message?: string | null;
+            /** @description Optional; another value or type is `400 invalid_request "reason must be one of …"`. Wins over the derived reason. */
+            reason?: components["schemas"]["AttemptReason"];
+            /**
+             * Format: int64
+             * @description Optional; a wrong type or a negative value is `400 invalid_request "peak_memory_bytes must be a non-negative integer"`.
+             * @example 222717542
+             */
+            peak_memory_bytes?: number;
+            /**
+             * Format: int64
+             * @description Optional; validated as peak_memory_bytes.
+             * @example 1230
+             */
+            cpu_user_ms?: number;
+            /**
+             * Format: int64
+             * @description Optional; validated as peak_memory_bytes.
+             * @example 100
+             */
+            cpu_system_ms?: number;
         };
     };
     responses: {
@@ -2210,7 +2351,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LeaseRequest"];
+            };
+        };
         responses: {
             /** @description A lease. */
             200: {
@@ -2360,7 +2505,10 @@ export interface operations {
             /**
              * @description `invalid_request "invalid run ID"`; `invalid_request "missing lease token"`;
              *     `invalid_request "invalid JSON body"`; `invalid_request "status must be completed, failed, or cancelled"`;
-             *     `invalid_request "error_message must not contain NUL characters"`.
+             *     `invalid_request "error_message must not contain NUL characters"`;
+             *     `invalid_request "reason must be one of completed, exit_code, signal, timeout, lease_expired, released,
+             *     cancelled, oom_killed, setup_failed, disk_limit"`; `invalid_request "<field> must be a non-negative
+             *     integer"` for `peak_memory_bytes`, `cpu_user_ms`, `cpu_system_ms`.
              */
             400: {
                 headers: {
