@@ -205,7 +205,8 @@ spawn_start(const struct spawn_opts *o, struct spawn_proc *p, struct err *err)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/* A fork-like clone: the child runs on a copy of this stack. */
-	pid = o->new_pidns ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0) : fork();
+	pid = o->new_pidns ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD |
+	    (o->new_netns ? CLONE_NEWNET : 0), 0, 0, 0, 0) : fork();
 	if (pid == 0)
 		child_exec(o, outp[1], errp[1], failp[1], gop[0], parent);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

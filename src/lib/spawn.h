@@ -27,6 +27,7 @@ struct spawn_opts {
 	int		 ngroups;
 	/* Containment (docs/sandbox.md); all off when zeroed: */
 	bool		 new_pidns;	/* PID 1 of a new PID namespace (CAP_SYS_ADMIN) */
+	bool		 new_netns;	/* with new_pidns: and a network namespace of its own */
 	const int	*pass_fds;	/* become the child's 3, 4, ... */
 	int		 npass;
 	const struct spawn_rlimit *rlimits;	/* set after any change of user */

@@ -31,6 +31,11 @@ read_sandbox(struct contain *c, const json_t *sandbox, char *msg, size_t msgsz)
 	net = json_object_get(sandbox, "network");
 	if (json_is_boolean(net))
 		c->network = json_is_true(net);
+	if (!c->network && c->sb->mode == SANDBOX_NONE && !c->sb->pidns) {
+		snprintf(msg, msgsz, "sandbox.network = false cannot be enforced: no sandbox and "
+		    "the runner cannot make namespaces");
+		return -1;
+	}
 	paths = json_object_get(sandbox, "writable_paths");
 	json_array_foreach(paths, i, p) {
 		const char *s = json_string_value(p);

@@ -192,6 +192,7 @@ jail_start(const struct jail_spec *js, const char *const *argv,
 	so.groups = js->groups;
 	so.ngroups = js->ngroups;
 	so.new_pidns = !bw && js->pidns;
+	so.new_netns = so.new_pidns && !js->network;
 	so.pass_fds = pass;
 	so.npass = 2;
 	so.rlimits = js->rlimits;

@@ -82,8 +82,17 @@ RUNNER_MSGS = {
     "stale lease, skipping result": [], "run cancelled": [], "run timed out": [],
     "run failed": ["exit_code"], "run completed": ["exit_code"], "draining": ["timeout"],
     "run released": [], "release failed": ERR, "shutting down": [],
+    # containment (docs/sandbox.md)
+    "sandbox": ["sandbox", "limits", "pid_namespace", "uid_per_run"],
+    "sandbox unavailable, jobs run without one": ["sandbox", "pid_namespace"],
+    "sandbox probe failed": ["mode", "error"],
+    "no sandbox: every run gets its own uid": ["user", "first", "last"],
+    "no usable cgroup, limits fall back to rlimits": ["limits"],
+    "killed processes left by a previous process": [],
+    "run refused": ERR, "cgroup creation failed": ERR,
 }
-INT_ATTRS = {"run_id", "attempt_no", "run_no", "count", "bytes", "attempt", "exit_code", "timeout"}
+INT_ATTRS = {"run_id", "attempt_no", "run_no", "count", "bytes", "attempt", "exit_code", "timeout",
+             "first", "last"}
 TIME_RE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{0,8}[1-9]))?'
                      r'(Z|[+-]\d{2}:\d{2})$')
 

@@ -84,11 +84,23 @@ WORKER = r"""import os, socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 att = os.environ["MINITOWER_ATTEMPT_NO"]
 n = int(sys.argv[2])
+tick_file = sys.argv[3] if len(sys.argv) > 3 else None
 for i in range(n):
     s.sendall(("%s %d\n" % (att, i)).encode())
+    if tick_file:
+        with open(tick_file, "a") as f:
+            f.write("%s %.6f\n" % (att, time.time()))
     time.sleep(0.05)
 print("worker done")
 """
+
+
+def file_ticks(path, attempt):
+    try:
+        with open(path) as f:
+            return [float(l.split()[1]) for l in f if l.split()[0] == str(attempt)]
+    except OSError:
+        return []
 
 
 def runner(s, name, **env):
@@ -152,8 +164,12 @@ def unique_app(tag):
 def runner_sigkill_never_two_attempts(s):
     ticks = Ticks()
     app = unique_app("twice")
-    e2e.deploy(s, app, {"job.sh": "%s worker.py %d 80\necho shell-done\n" % (PY, ticks.port),
-                        "worker.py": WORKER}, e2e.towerfile(app, "job.sh"))
+    outdir = os.path.join(s.tmp, "ticks-" + MODE["name"])
+    os.makedirs(outdir, exist_ok=True)
+    tick_file = os.path.join(outdir, "ticks.txt")
+    e2e.deploy(s, app, {"job.sh": "%s worker.py %d 80 %s\necho shell-done\n" % (PY, ticks.port, tick_file),
+                        "worker.py": WORKER},
+               e2e.towerfile(app, "job.sh", '[app.sandbox]\nwritable_paths = ["%s"]\n' % outdir))
     a = runner(s, "tw-a-" + MODE["name"])
     rid = e2e.create_run(s, app, max_retries=1)
     e2e.wait_for(lambda: len(ticks.of(1)) >= 5, 60, "attempt 1 ticking")
@@ -170,6 +186,9 @@ def runner_sigkill_never_two_attempts(s):
     assert one and two, (len(one), len(two))
     assert max(one) < min(two), "attempt 1 ticked %.3f s after attempt 2 began" % (max(one) - min(two))
     assert max(one) < t_kill + 1.0, "attempt 1 ticked %.3f s after the kill" % (max(one) - t_kill)
+    # The same on the file outside the workspace, by the jobs' own clock.
+    f1, f2 = file_ticks(tick_file, 1), file_ticks(tick_file, 2)
+    assert f1 and f2 and max(f1) < min(f2), (len(f1), len(f2))
     b.stop()
     ticks.close()
 
@@ -406,6 +425,85 @@ def disk_limit_stops_a_filling_job(s):
     at = e2e.attempts(s, rid)[-1]
     assert run["status"] == "failed", run
     assert at.get("error_message", "").startswith("disk limit reached"), at
+    assert at.get("reason") == "disk_limit", at
+    r.stop()
+
+
+CONNECT = r"""import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3).close()
+    print("connect-ok")
+except OSError as e:
+    print("connect-failed %s" % e.__class__.__name__)
+"""
+
+
+@test
+def network_off_means_no_connect(s):
+    ticks = Ticks()
+    r = runner(s, "net-" + MODE["name"])
+    app_on, app_off = unique_app("neton"), unique_app("netoff")
+    files = {"c.sh": "%s c.py %d\n" % (PY, ticks.port), "c.py": CONNECT}
+    e2e.deploy(s, app_on, files, e2e.towerfile(app_on, "c.sh"))
+    e2e.deploy(s, app_off, files, e2e.towerfile(app_off, "c.sh", "[app.sandbox]\nnetwork = false\n"))
+    assert "connect-ok" in e2e.completed_lines(s, app_on)
+    ls = e2e.completed_lines(s, app_off)
+    assert any(l.startswith("connect-failed") for l in ls), ls
+    assert any("network off" in l for l in ls), ls
+    r.stop()
+    ticks.close()
+
+
+@test
+def towerfile_limits_reasons_and_usage(s):
+    r = runner(s, "lim-" + MODE["name"], MINITOWER_MAX_MEMORY_MB="256")
+    hog = "x = []\nwhile True:\n    x.append(bytearray(8 * 1024 * 1024))\n"
+    app = unique_app("tfhog")
+    e2e.deploy(s, app, {"hog.py": hog}, e2e.towerfile(app, "hog.py", "[app.resources]\nmemory_mb = 64\n"))
+    rid = e2e.create_run(s, app)
+    assert wait_done(s, rid, 120)["status"] == "failed"
+    at = e2e.attempts(s, rid)[-1]
+    assert at.get("reason") == "oom_killed", at
+    assert 32 * 2 ** 20 <= at.get("peak_memory_bytes", 0) <= 80 * 2 ** 20, at
+    assert "cpu_user_ms" in at and "cpu_system_ms" in at, at
+    # More than the runner's ceiling: refused with the reason, never run.
+    big = unique_app("tfbig")
+    e2e.deploy(s, big, {"j.sh": "echo RAN\n"}, e2e.towerfile(big, "j.sh", "[app.resources]\nmemory_mb = 512\n"))
+    rid = e2e.create_run(s, big)
+    assert wait_done(s, rid, 60)["status"] == "failed"
+    at = e2e.attempts(s, rid)[-1]
+    assert at.get("reason") == "setup_failed", at
+    assert "memory_mb = 512 > MINITOWER_MAX_MEMORY_MB = 256" in at.get("error_message", ""), at
+    assert "RAN" not in e2e.lines_of(s, rid)
+    # A completed run reports its CPU time; the runner reports its sandbox.
+    ok = unique_app("tfok")
+    e2e.deploy(s, ok, {"j.sh": "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo done\n"},
+               e2e.towerfile(ok, "j.sh", "[app.resources]\ncpus = 1\npids = 64\nopen_files = 256\n"))
+    rid = e2e.create_run(s, ok)
+    assert wait_done(s, rid, 60)["status"] == "completed"
+    at = e2e.attempts(s, rid)[-1]
+    assert at.get("reason") == "completed" and at.get("cpu_user_ms", -1) >= 0, at
+    st, _, b = e2e.api(s, "GET", "/api/v1/admin/runners")
+    me = [x for x in b["runners"] if x["name"] == r.name][0]
+    assert me.get("sandbox") == MODE["name"] and me.get("limits") == "cgroup-v1", me
+    r.stop()
+
+
+@test
+def rlimit_fallback_without_cgroups(s):
+    r = runner(s, "rl-" + MODE["name"], MINITOWER_CGROUP="off")
+    assert any(m.get("limits") == "rlimit" for m in r.msgs()), r.lines
+    app = unique_app("rlnofile")
+    e2e.deploy(s, app, {"n.py": "import resource\nprint('nofile=%d' % resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"},
+               e2e.towerfile(app, "n.py", "[app.resources]\nopen_files = 100\n"))
+    assert "nofile=100" in e2e.completed_lines(s, app)
+    # cpus cannot be enforced without a cgroup: refused, never run unlimited.
+    app2 = unique_app("rlcpu")
+    e2e.deploy(s, app2, {"j.sh": "echo RAN\n"}, e2e.towerfile(app2, "j.sh", "[app.resources]\ncpus = 0.5\n"))
+    rid = e2e.create_run(s, app2)
+    assert wait_done(s, rid, 60)["status"] == "failed"
+    at = e2e.attempts(s, rid)[-1]
+    assert "cpus cannot be enforced" in at.get("error_message", ""), at
     r.stop()
 
 
