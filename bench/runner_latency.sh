@@ -1,5 +1,6 @@
 #!/bin/sh
 # bench/runner_latency.sh [N] [POLL_MS]
+# bench/runner_latency.sh sandbox [N] [ROUNDS]
 # Latency of one real minitower-runner (issue 4): builds, starts a private
 # minitowerd on 127.0.0.1:0 (database, objects, runner data and workspaces in
 # a temp dir under $TMPDIR) and one runner with /usr/bin/python3, deploys a
@@ -10,15 +11,37 @@
 # BENCH_APPS="hello-py" measures only that app; BENCH_TRACE=1 prints every
 # run's end-to-end ms (to spot disturbances by other jobs); BENCH_KEEP=1
 # keeps the temp dir (server.log, runner.log) for inspection.
+#
+# `sandbox` mode (issue 12, docs/performance.md "Sandbox cost"): the same
+# against one server, but with the runner restarted for each variant of
+# BENCH_VARIANTS (default "none bwrap none/nocg bwrap/nocg": MINITOWER_SANDBOX
+# none or bwrap, MINITOWER_CGROUP auto or, with /nocg, off), N runs (default
+# 100) of each app per variant and round, ROUNDS rounds (default 3) in
+# alternating order (A B C D, then D C B A, ...) so drift hits every variant
+# alike. It prints every round, then the medians of the rounds and the deltas
+# (runner_latency.py summary), then the raw cost of one contained /bin/true
+# (bench/sandbox_cost.c, BENCH_RAW_N iterations, default 200; BENCH_RAW_N=0
+# skips it).
 set -eu
-n=${1:-200} poll=${2:-1}
+mode=latency
+if [ "${1:-}" = sandbox ]; then
+	mode=sandbox
+	shift
+	n=${1:-100} rounds=${2:-3} poll=1
+else
+	n=${1:-200} poll=${2:-1}
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-make -s bin/minitowerd bin/minitower-runner >/dev/null
+make -s bin/minitowerd bin/minitower-runner bin/minitower-jobinit >/dev/null
 py=/usr/bin/python3
 [ -x $py ] || py=python3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mt-rbench.XXXXXX")
-pid= rpid=
+pid= rpid= mounted=
+# Private copies: another build of bin/ during the benchmark cannot mix
+# binaries between rounds (the runner finds jobinit next to itself).
+mkdir "$dir/bin"
+cp bin/minitowerd bin/minitower-runner bin/minitower-jobinit "$dir/bin/"
 # stop PID SIGNAL: signals PID (twice for the runner: no drain wait), then
 # waits up to 10 s before SIGKILL.
 stop() {
@@ -28,20 +51,24 @@ stop() {
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -s KILL "$1" 2>/dev/null
+	kill -s KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
 cleanup() {
 	[ -z "$rpid" ] || stop "$rpid" INT
+	for m in $mounted; do umount "$m" 2>/dev/null || true; done
 	[ -z "$pid" ] || stop "$pid" TERM
-	if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
+	# Never rm -rf through a bind mount of /etc.
+	if grep -qF " $dir/" /proc/self/mountinfo; then
+		echo "still mounted under $dir (not removed):"; grep -F " $dir/" /proc/self/mountinfo
+	elif [ -n "${BENCH_KEEP:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 MINITOWER_LISTEN_ADDR=127.0.0.1:0 MINITOWER_DB_PATH=$dir/mt.db MINITOWER_OBJECTS_DIR=$dir/objects \
 MINITOWER_RUNNER_REGISTRATION_TOKEN=bench-reg MINITOWER_ACCESS_LOG=false \
 MINITOWER_DB_SYNCHRONOUS=${MINITOWER_DB_SYNCHRONOUS:-full} MINITOWER_SIGNUPS_PER_MINUTE=0 \
-	bin/minitowerd >"$dir/server.log" 2>&1 &
+	"$dir/bin/minitowerd" >"$dir/server.log" 2>&1 &
 pid=$!
 port=
 for _ in $(seq 100); do
@@ -66,21 +93,98 @@ deploy() {
 deploy hello-sh job.sh 'echo "Hello, MiniTower!"'
 deploy hello-py main.py 'print("Hello, MiniTower!")'
 mkdir "$dir/work"
-env -i PATH="$PATH" HOME="$dir" TMPDIR="$dir/work" MINITOWER_SERVER_URL="$url" \
-	MINITOWER_RUNNER_NAME=bench MINITOWER_RUNNER_REGISTRATION_TOKEN=bench-reg \
-	MINITOWER_DATA_DIR="$dir/runner" MINITOWER_PYTHON_BIN=$py \
-	bin/minitower-runner >"$dir/runner.log" 2>&1 &
-rpid=$!
-for _ in $(seq 100); do
-	grep -q '"runner started"' "$dir/runner.log" 2>/dev/null && break
-	sleep 0.1
-done
+# start_runner DATA_DIR LOG [VAR=VALUE...]: one runner, until it says "runner started".
+start_runner() {
+	_data=$1 _log=$2
+	shift 2
+	env -i PATH="$PATH" HOME="$dir" TMPDIR="$dir/work" MINITOWER_SERVER_URL="$url" \
+		MINITOWER_RUNNER_NAME=bench MINITOWER_RUNNER_REGISTRATION_TOKEN=bench-reg \
+		MINITOWER_DATA_DIR="$_data" MINITOWER_PYTHON_BIN=$py "$@" \
+		"$dir/bin/minitower-runner" >"$_log" 2>&1 &
+	rpid=$!
+	for _ in $(seq 100); do
+		grep -q '"runner started"' "$_log" 2>/dev/null && return 0
+		kill -0 $rpid 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "runner did not start:"; cat "$_log"; exit 1
+}
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1); $(uname -sr)"
 pressure() { sed -n 's/^some avg10=\([0-9.]*\) avg60=\([0-9.]*\).*/CPU pressure (some) avg10 \1 % avg60 \2 %/p' /proc/pressure/cpu 2>/dev/null; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(pressure)"
-echo "runner: one, MINITOWER_LEASE_WAIT=30s; MINITOWER_DB_SYNCHRONOUS=${MINITOWER_DB_SYNCHRONOUS:-full}; python $py; poll every $poll ms"
-$py bench/runner_latency.py "$url" "$team" "$dir/runner.log" "$n" 5 "$poll" ${BENCH_APPS:-hello-sh hello-py}
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); $(pressure)"
-if grep -q '"level":"\(ERROR\|WARN\)"' "$dir/runner.log"; then
-	echo "runner warnings/errors:"; grep '"level":"\(ERROR\|WARN\)"' "$dir/runner.log" | head -5
+warnings() {
+	if grep -q '"level":"\(ERROR\|WARN\)"' "$@"; then
+		echo "runner warnings/errors:"; grep -h '"level":"\(ERROR\|WARN\)"' "$@" | head -5
+	fi
+}
+if [ $mode = latency ]; then
+	start_runner "$dir/runner" "$dir/runner.log"
+	echo "runner: one, MINITOWER_LEASE_WAIT=30s; MINITOWER_DB_SYNCHRONOUS=${MINITOWER_DB_SYNCHRONOUS:-full}; python $py; poll every $poll ms"
+	$py bench/runner_latency.py "$url" "$team" "$dir/runner.log" "$n" 5 "$poll" ${BENCH_APPS:-hello-sh hello-py}
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); $(pressure)"
+	warnings "$dir/runner.log"
+	exit 0
 fi
+
+# sandbox mode
+variants=${BENCH_VARIANTS:-none bwrap none/nocg bwrap/nocg}
+echo "git: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ modified in the work tree)'); $(bwrap --version 2>/dev/null)"
+echo "runner: one at a time, restarted per variant; MINITOWER_DB_SYNCHRONOUS=${MINITOWER_DB_SYNCHRONOUS:-full}; python $py; $n runs per app, variant and round; $rounds rounds; variants: $variants"
+order=$variants rev=
+for v in $variants; do rev="$v $rev"; done
+r=1
+while [ $r -le $rounds ]; do
+	for v in $order; do
+		sb=${v%%/*} cg=auto
+		case $v in */nocg) cg=off ;; esac
+		tag=$(echo "$v" | tr / -)
+		log="$dir/runner-$tag-$r.log"
+		start_runner "$dir/runner-$tag" "$log" MINITOWER_SANDBOX=$sb MINITOWER_CGROUP=$cg
+		grep -q "\"sandbox\":\"$sb\"" "$log" || { echo "runner of $v did not pick sandbox=$sb:"; grep '"sandbox"' "$log"; exit 1; }
+		BENCH_JSON="$dir/samples.jsonl" BENCH_LABEL=$v BENCH_ROUND=$r \
+			$py bench/runner_latency.py "$url" "$team" "$log" "$n" 5 "$poll" ${BENCH_APPS:-hello-sh hello-py} |
+			sed "s|^|round $r $v: |"
+		stop "$rpid" INT
+		rpid=
+	done
+	if [ "$order" = "$variants" ]; then order=$rev; else order=$variants; fi
+	r=$((r + 1))
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); $(pressure)"
+warnings "$dir"/runner-*.log
+echo
+$py bench/runner_latency.py summary "$dir/samples.jsonl"
+
+raw=${BENCH_RAW_N:-200}
+[ "$raw" -gt 0 ] || exit 0
+# The raw cost of one contained /bin/true (bench/sandbox_cost.c), linked
+# against the runner's own jail.o and cgroup.o.
+make -s build/plain/libmt.a build/plain/src/runner/jail.o build/plain/src/runner/cgroup.o >/dev/null
+pk="libmicrohttpd sqlite3 jansson libcurl libarchive libsodium"
+cc -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/lib -Isrc/runner -o "$dir/bin/sandbox_cost" \
+	bench/sandbox_cost.c build/plain/src/runner/jail.o build/plain/src/runner/cgroup.o build/plain/libmt.a \
+	$(pkg-config --libs $pk) -lcrypt -lpthread -lm
+w=$dir/raw
+mkdir -p "$w/ws" "$w/tmp" "$w/etc" "$w/etcm"
+echo '{}' >"$w/input.json"
+# The /etc entries jail.c binds (its etc_files list), read from the binary's
+# own argv so the list cannot drift: copies in raw/etc, and in raw/etcm one
+# read-only bind mount each (host mount namespace; unmounted at exit).
+etc=$(BENCH_ARGV=1 "$dir/bin/sandbox_cost" 0 "$(command -v bwrap)" "$dir/bin/minitower-jobinit" "$w" bwrap |
+	tr ' ' '\n' | sed -n 's|^/etc/||p' | sort -u)
+for e in $etc; do
+	[ -e "/etc/$e" ] || continue
+	mkdir -p "$w/etc/$(dirname "$e")" "$w/etcm/$(dirname "$e")"
+	cp -a "/etc/$e" "$w/etc/$e"
+	if [ "$(id -u)" = 0 ] && [ -z "${BENCH_NO_ETCMNT:-}" ]; then
+		if [ -d "/etc/$e" ]; then mkdir -p "$w/etcm/$e"; else : >"$w/etcm/$e"; fi
+		mount --bind "/etc/$e" "$w/etcm/$e" && mounted="$w/etcm/$e $mounted" &&
+			mount -o remount,bind,ro "$w/etcm/$e"
+	fi
+done
+[ -n "$mounted" ] || rmdir "$w/etcm" 2>/dev/null || rm -rf "$w/etcm"
+echo
+echo "raw cost of one contained /bin/true ($raw iterations, variants interleaved; bench/sandbox_cost.c):"
+"$dir/bin/sandbox_cost" "$raw" "$(command -v bwrap)" "$dir/bin/minitower-jobinit" "$w"
+for m in $mounted; do umount "$m" 2>/dev/null || true; done
+mounted=

@@ -15,6 +15,7 @@
  *
  * Variants (all run /bin/true, as root):
  *   true         spawn_start(/bin/true): fork + exec, the floor
+ *   bwrap-exec   spawn_start(bwrap --version): what starting bwrap alone costs
  *   jobinit      jobinit -- /bin/true, no namespace (jobinit as subreaper)
  *   none         the runner's MINITOWER_SANDBOX=none: jobinit as PID 1 of a
  *                new PID namespace
@@ -27,6 +28,10 @@
  *                list's mounts cost)
  *   bwrap-etcdir bwrap with the /etc list replaced by one --ro-bind of a
  *                directory holding copies of the same entries (WORKDIR/etc)
+ *   bwrap-etcmnt bwrap with the /etc list replaced by one --ro-bind of
+ *                WORKDIR/etcm, a directory on which the caller bind-mounted
+ *                (read-only, in the host's mount namespace) each /etc entry
+ *                once: bwrap binds it recursively (measured when it exists)
  *   bwrap-nons   bwrap without --unshare-ipc, --unshare-uts and
  *                --unshare-cgroup-try
  *   bwrap-min    bwrap --die-with-parent --as-pid-1 --unshare-pid, /usr and
@@ -48,8 +53,8 @@
 #include "jail.h"
 #include "util.h"
 
-enum kind { K_PLAIN, K_JAIL, K_ARGV };
-enum edit { E_NONE, E_NOETC, E_ETCDIR, E_NONS, E_MIN };
+enum kind { K_PLAIN, K_VERSION, K_JAIL, K_ARGV };
+enum edit { E_NONE, E_NOETC, E_ETCDIR, E_ETCMNT, E_NONS, E_MIN };
 
 struct variant {
 	const char	*name;
@@ -60,26 +65,29 @@ struct variant {
 	enum edit	 edit;
 	double		*tot, *st;	/* ms per iteration */
 	int		 n, nst;
+	double		*cgc, *cgk, *cgd;	/* cgroup create+limit, kill, destroy */
 };
 
 static struct variant all[] = {
-	{ "true", K_PLAIN, SANDBOX_NONE, false, false, E_NONE, NULL, NULL, 0, 0 },
-	{ "jobinit", K_JAIL, SANDBOX_NONE, false, false, E_NONE, NULL, NULL, 0, 0 },
-	{ "none", K_JAIL, SANDBOX_NONE, true, false, E_NONE, NULL, NULL, 0, 0 },
-	{ "bwrap", K_JAIL, SANDBOX_BWRAP, false, false, E_NONE, NULL, NULL, 0, 0 },
-	{ "none+cg", K_JAIL, SANDBOX_NONE, true, true, E_NONE, NULL, NULL, 0, 0 },
-	{ "bwrap+cg", K_JAIL, SANDBOX_BWRAP, false, true, E_NONE, NULL, NULL, 0, 0 },
-	{ "bwrap-noetc", K_ARGV, SANDBOX_BWRAP, false, false, E_NOETC, NULL, NULL, 0, 0 },
-	{ "bwrap-etcdir", K_ARGV, SANDBOX_BWRAP, false, false, E_ETCDIR, NULL, NULL, 0, 0 },
-	{ "bwrap-nons", K_ARGV, SANDBOX_BWRAP, false, false, E_NONS, NULL, NULL, 0, 0 },
-	{ "bwrap-min", K_ARGV, SANDBOX_BWRAP, false, false, E_MIN, NULL, NULL, 0, 0 },
+	{ "true", K_PLAIN, SANDBOX_NONE, false, false, E_NONE, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "bwrap-exec", K_VERSION, SANDBOX_NONE, false, false, E_NONE, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "jobinit", K_JAIL, SANDBOX_NONE, false, false, E_NONE, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "none", K_JAIL, SANDBOX_NONE, true, false, E_NONE, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "bwrap", K_JAIL, SANDBOX_BWRAP, false, false, E_NONE, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "none+cg", K_JAIL, SANDBOX_NONE, true, true, E_NONE, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "bwrap+cg", K_JAIL, SANDBOX_BWRAP, false, true, E_NONE, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "bwrap-noetc", K_ARGV, SANDBOX_BWRAP, false, false, E_NOETC, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "bwrap-etcdir", K_ARGV, SANDBOX_BWRAP, false, false, E_ETCDIR, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "bwrap-etcmnt", K_ARGV, SANDBOX_BWRAP, false, false, E_ETCMNT, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "bwrap-nons", K_ARGV, SANDBOX_BWRAP, false, false, E_NONS, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "bwrap-min", K_ARGV, SANDBOX_BWRAP, false, false, E_MIN, NULL, NULL, 0, 0, NULL, NULL, NULL },
 };
 #define NALL	(sizeof(all) / sizeof(all[0]))
 
 static const char *const job_argv[] = { "/bin/true", NULL };
 static const char *const job_envp[] = { "PATH=/usr/bin:/bin", NULL };
 static const char *bwrap_path, *jobinit_path, *workdir;
-static char *ws, *tmpd, *input, *etcdir;
+static char *ws, *tmpd, *input, *etcdir, *etcmnt;
 static struct cgroups cgs;
 static int seq;
 
@@ -142,6 +150,7 @@ keep(const struct variant *v, const char *o, char *const *a)
 	switch (v->edit) {
 	case E_NOETC:
 	case E_ETCDIR:
+	case E_ETCMNT:
 		return !etc;
 	case E_NONS:
 		return !ns;
@@ -170,9 +179,9 @@ edited_argv(const struct variant *v, const struct jail_spec *js)
 	dst[k++] = src[0];
 	for (i = 1; i < n; i += 1 + (size_t)ar) {
 		if (strcmp(src[i], "--") == 0) {
-			if (v->edit == E_ETCDIR) {
+			if (v->edit == E_ETCDIR || v->edit == E_ETCMNT) {
 				dst[k++] = xstrdup("--ro-bind");
-				dst[k++] = xstrdup(etcdir);
+				dst[k++] = xstrdup(v->edit == E_ETCDIR ? etcdir : etcmnt);
 				dst[k++] = xstrdup("/etc");
 			}
 			for (; i < n; i++)
@@ -245,18 +254,19 @@ one(struct variant *v)
 	struct jail_spec js;
 	struct jail_proc jp;
 	struct err err;
-	double t0, st = -1, t1;
+	double t0, st = -1, t1, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
 	char name[64];
 	int rc;
 
 	err_clear(&err);
 	t0 = clock_ms();
-	if (v->kind == K_PLAIN) {
+	if (v->kind == K_PLAIN || v->kind == K_VERSION) {
+		const char *const ver_argv[] = { bwrap_path, "--version", NULL };
 		struct spawn_opts so;
 		struct spawn_proc p;
 
 		memset(&so, 0, sizeof(so));
-		so.argv = job_argv;
+		so.argv = v->kind == K_VERSION ? ver_argv : job_argv;
 		so.envp = job_envp;
 		so.cwd = ws;
 		if (spawn_start(&so, &p, &err) != 0) {
@@ -272,11 +282,13 @@ one(struct variant *v)
 			lim.memory_mb = 512;
 			lim.cpus_milli = 1000;
 			snprintf(name, sizeof(name), "run-%d-1", ++seq);
+			c0 = clock_ms();
 			if (cgroup_run_create(&cgs, name, 256, &cr, &err) != 0 ||
 			    cgroup_run_limit(&cr, &lim, &err) != 0) {
 				fprintf(stderr, "%s: %s\n", v->name, err.msg);
 				exit(1);
 			}
+			c1 = clock_ms();
 			js.attach = cgroup_run_attach;
 			js.attach_arg = &cr;
 		}
@@ -298,9 +310,14 @@ one(struct variant *v)
 		if (v->cg) {
 			struct cgroup_usage u;
 
-			cgroup_run_usage(&cr, &u);	/* contain_job_done */
+			c2 = clock_ms();
 			cgroup_run_kill(&cr);		/* launch()'s contain_kill */
-			cgroup_run_destroy(&cr);	/* contain_end */
+			cgroup_run_usage(&cr, &u);	/* contain_job_done */
+			c3 = clock_ms();
+			cgroup_run_destroy(&cr);	/* contain_end, after the result */
+			v->cgc[v->n] = c1 - c0;
+			v->cgk[v->n] = c3 - c2;
+			v->cgd[v->n] = clock_ms() - c3;
 		}
 	}
 	t1 = clock_ms() - t0;
@@ -358,14 +375,18 @@ main(int argc, char **argv)
 	bwrap_path = argv[2];
 	jobinit_path = argv[3];
 	workdir = argv[4];
+	etcmnt = xasprintf("%s/etcm", workdir);
 	for (i = 0; i < NALL; i++) {
-		bool want = argc == 5;
+		bool want = argc == 5 && (all[i].edit != E_ETCMNT || access(etcmnt, F_OK) == 0);
 
 		for (j = 5; j < (size_t)argc; j++)
 			want |= strcmp(argv[j], all[i].name) == 0;
 		if (want) {
 			all[i].tot = xcalloc((size_t)n, sizeof(double));
 			all[i].st = xcalloc((size_t)n, sizeof(double));
+			all[i].cgc = xcalloc((size_t)n, sizeof(double));
+			all[i].cgk = xcalloc((size_t)n, sizeof(double));
+			all[i].cgd = xcalloc((size_t)n, sizeof(double));
 			use[nuse++] = &all[i];
 		}
 	}
@@ -393,6 +414,8 @@ main(int argc, char **argv)
 			jail_argv_free(a);
 		}
 	}
+	if (n <= 0)
+		return 0;
 	/* A warm-up of each, then the rotated rounds. */
 	for (i = 0; i < nuse; i++)
 		one(use[i]);
@@ -419,5 +442,15 @@ main(int argc, char **argv)
 	}
 	printf("(ms from spawn to reaped over %d iterations each; status: p50 until jobinit reported "
 	    "the exit status; teardown: p50 difference)\n", n);
+	for (i = 0; i < nuse; i++) {
+		struct variant *v = use[i];
+
+		if (!v->cg || cgs.kind == CGROUP_NONE)
+			continue;
+		printf("%s cgroup (%s) p50: create + pids/memory/cpu limits %.2f ms, kill + usage "
+		    "(before the result) %.2f ms, destroy (after the result) %.2f ms\n", v->name,
+		    cgroup_kind_name(cgs.kind), pct(v->cgc, v->n, 50), pct(v->cgk, v->n, 50),
+		    pct(v->cgd, v->n, 50));
+	}
 	return 0;
 }

@@ -178,3 +178,20 @@ limits_drop_unenforceable(struct limits *l, const struct limits_caps *caps)
 		if (unenforceable(&fields[i], caps) != NULL)
 			*slot(l, &fields[i]) = 0;
 }
+
+void
+limits_describe(const struct limits *l, char *out, size_t outsz)
+{
+	size_t i, n = 0;
+	char v[32];
+
+	out[0] = '\0';
+	for (i = 0; i < NFIELDS && n < outsz; i++) {
+		if (value(l, &fields[i]) == 0)
+			continue;
+		show(&fields[i], value(l, &fields[i]), v, sizeof(v));
+		n += (size_t)snprintf(out + n, outsz - n, "%s%s %s", n ? ", " : "", fields[i].key, v);
+	}
+	if (out[0] == '\0')
+		snprintf(out, outsz, "none");
+}

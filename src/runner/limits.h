@@ -44,6 +44,9 @@ int limits_check(const struct limits *l, const struct limits *ceilings,
  * which never make a run fail). */
 void limits_drop_unenforceable(struct limits *l, const struct limits_caps *caps);
 
+/* "memory_mb 256, cpus 0.5, pids 64" (the fields set), or "none". */
+void limits_describe(const struct limits *l, char *out, size_t outsz);
+
 /* Reads MINITOWER_<prefix>_{MEMORY_MB,CPUS,PIDS,DISK_MB,OPEN_FILES}
  * through get. Returns 0, or -1 with the spec-style message in msg. */
 int limits_from_env(struct limits *l, const char *(*get)(const char *),

@@ -353,7 +353,7 @@ static int
 contain_setup(struct run *r)
 {
 	const struct sandbox *sb = &r->ag->sb;
-	char msg[600];
+	char msg[600], lim[200];
 
 	if (contain_begin(&r->ct, sb, &r->ag->cfg, r->li->run_id, r->li->attempt_no,
 	    r->li->sandbox, r->li->resources, msg, sizeof(msg)) != 0) {
@@ -367,12 +367,9 @@ contain_setup(struct run *r)
 	r->w.uid = r->ct.uid;
 	r->w.gid = r->ct.gid;
 	r->w.disk_mb = r->ct.lim.disk_mb;
-	logship_runner_line(r->ls, "sandbox: %s, network %s, limits: memory_mb %lld, cpus %lld.%03lld, "
-	    "pids %lld, disk_mb %lld, open_files %lld (0: none; %s)", sandbox_mode_name(sb->mode),
-	    r->ct.network ? "on" : "off", (long long)r->ct.lim.memory_mb,
-	    (long long)(r->ct.lim.cpus_milli / 1000), (long long)(r->ct.lim.cpus_milli % 1000),
-	    (long long)r->ct.lim.pids, (long long)r->ct.lim.disk_mb, (long long)r->ct.lim.open_files,
-	    cgroup_kind_name(sb->cg.kind));
+	limits_describe(&r->ct.lim, lim, sizeof(lim));
+	logship_runner_line(r->ls, "sandbox: %s, network %s; limits (%s): %s", sandbox_mode_name(sb->mode),
+	    r->ct.network ? "on" : "off", cgroup_kind_name(sb->cg.kind), lim);
 	return 0;
 }
 

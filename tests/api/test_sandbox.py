@@ -103,6 +103,14 @@ def file_ticks(path, attempt):
         return []
 
 
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def runner(s, name, **env):
     env.setdefault("MINITOWER_SANDBOX", MODE["name"])
     return e2e.Runner(s, name, **env).start()
@@ -204,8 +212,9 @@ def runner_sigkill_during_venv_creation(s):
     a = runner(s, "vk-a-" + MODE["name"])
     rid = e2e.create_run(s, app, max_retries=1)
     marker = "minitower-run-%d-" % rid
-    e2e.wait_for(lambda: any("-m venv" in open("/proc/%d/cmdline" % p, "rb").read().replace(b"\0", b" ").decode()
-                             for p in e2e.procs_with(marker)), 60, "venv creation")
+    # The kill lands while venv runs ensurepip in a child process of its own.
+    e2e.wait_for(lambda: [p for p in e2e.procs_with(marker) if "ensurepip" in cmdline(p)], 60,
+                 "ensurepip under venv creation")
     a.stop(signal.SIGKILL)
     e2e.wait_for(lambda: not e2e.procs_with(marker), 1.0, "the venv build to die with its runner")
     b = runner(s, "vk-b-" + MODE["name"])
