@@ -232,9 +232,11 @@ startup(struct agent *ag)
 	/* The same two fields, inside the registration body. */
 	ag->id.report = xstrndup(ag->report + 1, strlen(ag->report) - 2);
 	ensure_registered(ag);
-	identity_recover(&ag->id, &ag->cfg);
+	/* What a killed process of this runner left is killed before its
+	 * run is released (§2, extended: docs/sandbox.md). */
 	if (cgroup_recover(&ag->sb.cg) > 0)
 		log_warn("killed processes left by a previous process", NULL);
+	identity_recover(&ag->id, &ag->cfg);
 	log_info("runner started", "name=%s", ag->cfg.name);
 }
 
