@@ -32,13 +32,14 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
       libmicrohttpd12 libsqlite3-0 libjansson4 libcurl4 libarchive13 \
-      libsodium23 libcrypt1 python3 python3-venv \
+      libsodium23 libcrypt1 python3 python3-venv bubblewrap \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/minitower \
       --shell /usr/sbin/nologin minitower \
  && install -d -o minitower -g minitower -m 0700 /var/lib/minitower \
       /var/lib/minitower-runner
-COPY --from=build /src/bin/minitowerd /src/bin/minitower-runner /src/bin/minitower-cli /usr/local/bin/
+COPY --from=build /src/bin/minitowerd /src/bin/minitower-runner /src/bin/minitower-jobinit \
+     /src/bin/minitower-cli /usr/local/bin/
 COPY --from=ui /src/frontend/dist/ /usr/local/share/minitower/ui/
 ENV MINITOWER_LISTEN_ADDR=:8080 \
     MINITOWER_DB_PATH=/var/lib/minitower/minitower.db \

@@ -4,6 +4,7 @@
 #   make SAN=address check / make SAN=thread check   the same under sanitizers
 #   make conformance     the TOML (toml-test) and JSON-Schema conformance suites
 #   make ui              build the web UI into frontend/dist
+#   make bench           the benchmarks of docs/performance.md (slow; not part of check)
 CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson libcurl libarchive libsodium
 SAN     ?=
@@ -90,6 +91,12 @@ ui:
 clean:
 	rm -rf build bin
 
-.PHONY: all check conformance build-tests ui clean
+# Run path, runner latency, and sandbox cost (issue 12); noisy on a busy machine.
+bench: all
+	sh bench/run.sh normal
+	sh bench/runner_latency.sh
+	sh bench/runner_latency.sh sandbox
+
+.PHONY: all check conformance build-tests ui clean bench
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

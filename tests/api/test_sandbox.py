@@ -518,33 +518,39 @@ def rlimit_fallback_without_cgroups(s):
 
 # --- 5. nothing left behind ---------------------------------------------------
 
-DAEMON = "setsid sh -c 'sleep 1000.%s &' &\necho spawned\nsleep %s\necho main-end\n"
+DAEMON = "setsid sh -c 'sleep %s &' &\necho spawned\nsleep %s\necho main-end\n"
+
+
+def daemon_marker(n):
+    """A sleep no other test run (nor a leftover of one) has."""
+    return "1000.%d%d" % (n, os.getpid())
 
 
 @test
 def double_fork_daemon_gone_after_completion_cancel_and_crash(s):
     app = unique_app("daemon")
-    e2e.deploy(s, app, {"d.sh": DAEMON % ("1", "1")}, e2e.towerfile(app, "d.sh"))
+    m1, m2, m3 = (daemon_marker(i) for i in (1, 2, 3))
+    e2e.deploy(s, app, {"d.sh": DAEMON % (m1, "1")}, e2e.towerfile(app, "d.sh"))
     r = runner(s, "dmn-" + MODE["name"])
     rid = e2e.create_run(s, app)
     assert wait_done(s, rid)["status"] == "completed"
-    e2e.wait_for(lambda: not e2e.procs_with("sleep 1000.1"), 5, "the daemon gone after completion")
+    e2e.wait_for(lambda: not e2e.procs_with("sleep " + m1), 5, "the daemon gone after completion")
     app2 = unique_app("daemonc")
-    e2e.deploy(s, app2, {"d.sh": DAEMON % ("2", "60")}, e2e.towerfile(app2, "d.sh"))
+    e2e.deploy(s, app2, {"d.sh": DAEMON % (m2, "60")}, e2e.towerfile(app2, "d.sh"))
     rid = e2e.create_run(s, app2)
     e2e.wait_line(s, rid, "spawned")
-    e2e.wait_for(lambda: e2e.procs_with("sleep 1000.2"), 10, "the daemon")
+    e2e.wait_for(lambda: e2e.procs_with("sleep " + m2), 10, "the daemon")
     st, _, b = e2e.api(s, "POST", "/api/v1/runs/%d/cancel" % rid)
     assert st == 200, b
     assert wait_done(s, rid)["status"] == "cancelled"
-    e2e.wait_for(lambda: not e2e.procs_with("sleep 1000.2"), 5, "the daemon gone after cancel")
+    e2e.wait_for(lambda: not e2e.procs_with("sleep " + m2), 5, "the daemon gone after cancel")
     app3 = unique_app("daemonk")
-    e2e.deploy(s, app3, {"d.sh": DAEMON % ("3", "60")}, e2e.towerfile(app3, "d.sh"))
+    e2e.deploy(s, app3, {"d.sh": DAEMON % (m3, "60")}, e2e.towerfile(app3, "d.sh"))
     rid = e2e.create_run(s, app3)
     e2e.wait_line(s, rid, "spawned")
-    e2e.wait_for(lambda: e2e.procs_with("sleep 1000.3"), 10, "the daemon")
+    e2e.wait_for(lambda: e2e.procs_with("sleep " + m3), 10, "the daemon")
     r.stop(signal.SIGKILL)
-    e2e.wait_for(lambda: not e2e.procs_with("sleep 1000.3"), 1.0, "the daemon gone with its runner")
+    e2e.wait_for(lambda: not e2e.procs_with("sleep " + m3), 1.0, "the daemon gone with its runner")
     r2 = runner(s, "dmn-" + MODE["name"])
     e2e.wait_for(lambda: r2.has("released run left by a previous process"), 10, "recovery")
     r2.stop()
