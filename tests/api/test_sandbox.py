@@ -556,6 +556,44 @@ def double_fork_daemon_gone_after_completion_cancel_and_crash(s):
     r2.stop()
 
 
+def own_cgroup_dirs():
+    """This process's cgroup v1 directory per controller (the runner, a
+    child, starts in the same groups), or None without v1."""
+    dirs = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            for c in ctrls.split(","):
+                if c in ("memory", "pids", "cpu", "cpuacct", "freezer"):
+                    dirs[c] = "/sys/fs/cgroup/%s%s" % (c, path)
+    return dirs if len(dirs) == 5 and all(os.path.isdir(d) for d in dirs.values()) else None
+
+
+@test
+def restart_kills_what_a_killed_runner_left_in_its_cgroups(s):
+    import hashlib
+    import subprocess
+    dirs = own_cgroup_dirs()
+    if dirs is None or os.geteuid() != 0:
+        raise Skip("needs writable cgroup v1 hierarchies")
+    name = "recov-%s-%d" % (MODE["name"], os.getpid())
+    rid = hashlib.sha256(name.encode()).hexdigest()[:16]
+    left = [os.path.join(d, "minitower-" + rid, "run-999-1") for d in dirs.values()]
+    for d in left:
+        os.makedirs(d, exist_ok=True)
+    # A process a killed runner's job could have left (had it escaped).
+    marker = "77.%d" % os.getpid()
+    p = subprocess.Popen(["sleep", marker], start_new_session=True)
+    for d in left:
+        with open(os.path.join(d, "cgroup.procs"), "w") as f:
+            f.write(str(p.pid))
+    r = runner(s, name)
+    assert r.has("killed processes left by a previous process"), r.lines
+    assert p.wait(timeout=5) == -signal.SIGKILL
+    assert not any(os.path.exists(d) for d in left), left
+    r.stop()
+
+
 SETUP_PY = """import os, sys
 from setuptools import setup
 d = os.environ.get("PEEK_DIR", "")
