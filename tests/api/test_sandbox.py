@@ -411,13 +411,23 @@ def cpus_half_a_core(s):
     app = unique_app("cpu")
     busy = ("import time\nt0 = time.time(); c0 = time.process_time()\n"
             "while time.time() - t0 < 4: pass\n"
-            "print('ratio=%.3f' % ((time.process_time() - c0) / (time.time() - t0)))\n")
-    e2e.deploy(s, app, {"busy.py": busy}, e2e.towerfile(app, "busy.py"))
+            "print('ratio=%.3f' % ((time.process_time() - c0) / (time.time() - t0)))\n"
+            "print('wall=%.3f' % (time.time() - float(open('t0').read())))\n")
+    e2e.deploy(s, app, {"busy.sh": "date +%%s.%%N > t0\n%s busy.py\n" % PY, "busy.py": busy},
+               e2e.towerfile(app, "busy.sh"))
     r = runner(s, "cpu-" + MODE["name"], MINITOWER_DEFAULT_CPUS="0.5")
-    ls = e2e.completed_lines(s, app)
+    rid = e2e.create_run(s, app)
+    assert wait_done(s, rid, 120)["status"] == "completed"
+    ls = e2e.lines_of(s, rid)
     ratio = float([l for l in ls if l.startswith("ratio=")][0][6:])
-    print("# cpus=0.5 busy loop: %.2f of a core" % ratio)
+    wall = float([l for l in ls if l.startswith("wall=")][0][5:])
+    # The same from the cgroup, over the job's whole life.
+    at = e2e.attempts(s, rid)[-1]
+    cg = (at["cpu_user_ms"] + at["cpu_system_ms"]) / 1000.0 / wall
+    print("# cpus=0.5 busy loop: %.2f of a core (the process), %.2f (the cgroup over %.2f s)"
+          % (ratio, cg, wall))
     assert 0.35 <= ratio <= 0.65, ratio
+    assert 0.35 <= cg <= 0.65, (cg, wall, at)
     r.stop()
 
 
