@@ -17,32 +17,7 @@
 #include "json.h"
 #include "towerfile.h"
 
-#define APP "[app]\nname = \"hello\"\nscript = \"main.py\"\n"
-
-static struct towerfile *
-parse_ok(const char *text)
-{
-	struct towerfile *tf = NULL;
-	struct err err;
-
-	err_clear(&err);
-	if (towerfile_parse(text, strlen(text), &tf, &err) != 0)
-		fail_msg("unexpected parse error: %s", err.msg);
-	return tf;
-}
-
-static void
-parse_bad(const char *text, const char *want)
-{
-	struct towerfile *tf = NULL;
-	struct err err;
-
-	err_clear(&err);
-	assert_int_equal(towerfile_parse(text, strlen(text), &tf, &err), -1);
-	assert_null(tf);
-	assert_int_equal(err.code, ERR_TOWERFILE_INVALID);
-	assert_string_equal(err.msg, want);
-}
+#include "tfparse.h"
 
 static void
 invalid(const char *text, const char *want)
