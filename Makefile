@@ -77,7 +77,24 @@ $(O)/tools/%: $(O)/tests/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-build-tests: $(PROGS) $(UNITS) $(TOOLS)
+# Test builds of the server and the runner with the fault seams compiled in
+# (-DMT_FAULTS: store faults, runner crash points; docs/reliability.md). The
+# shipped binaries above never contain them.
+FO      := $(O)/faults
+fobj     = $(patsubst %.c,$(FO)/%.o,$(1))
+FPROGS  := $(FO)/bin/minitowerd $(FO)/bin/minitower-runner
+$(FO)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DMT_FAULTS -MMD -MP -c -o $@ $<
+$(FO)/src/server/db.o: $(O)/gen/migrations.h
+$(FO)/bin/minitowerd: $(call fobj,$(SERVER_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(FO)/bin/minitower-runner: $(call fobj,$(RUNNER_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build-tests: $(PROGS) $(UNITS) $(TOOLS) $(FPROGS)
 
 check: build-tests
 	MT_BIN=$(abspath $(BIN)) MT_BUILD=$(abspath $(O)) MT_SAN=$(SAN) sh tests/run-all.sh
