@@ -19,12 +19,16 @@ import traceback
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("MT_BIN", os.path.join(ROOT, "bin"))
+BUILD = os.environ.get("MT_BUILD", os.path.join(ROOT, "build", "plain"))
+# The test builds with the fault seams compiled in (-DMT_FAULTS, Makefile).
+FAULTS_BIN = os.path.join(BUILD, "faults", "bin")
 REG_TOKEN = "test-registration-token"
 BOOT_TOKEN = "test-bootstrap-token"
 
 
 class Server:
-    def __init__(self, env=None, db_path=None):
+    def __init__(self, env=None, db_path=None, faults=False):
+        self.bindir = FAULTS_BIN if faults else BIN
         self.tmp = tempfile.mkdtemp(prefix="mt-test-")
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -51,7 +55,7 @@ class Server:
 
     def start(self):
         self.log = open(os.path.join(self.tmp, "server.log"), "w+")
-        self.proc = subprocess.Popen([os.path.join(BIN, "minitowerd")], env=self.env,
+        self.proc = subprocess.Popen([os.path.join(self.bindir, "minitowerd")], env=self.env,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
