@@ -18,6 +18,10 @@ typedef void api_handler(struct req *rq, struct resp *rs);
 
 /* api_misc.c */
 api_handler api_health, api_ready, api_metrics, api_ui;
+#ifdef MT_FAULTS
+/* POST /__faults (test builds only): arms the store's fault seam. */
+api_handler api_faults;
+#endif
 /* api_auth.c */
 api_handler api_auth_options, api_signup, api_login, api_bootstrap, api_me,
     api_token_create, api_token_list, api_token_revoke;

@@ -12,7 +12,9 @@
 #include "api.h"
 #include "config.h"
 #include "json.h"
+#include "log.h"
 #include "metrics.h"
+#include "ready.h"
 #include "store.h"
 #include "util.h"
 
@@ -65,13 +67,47 @@ api_health(struct req *rq, struct resp *rs)
 void
 api_ready(struct req *rq, struct resp *rs)
 {
-	if (store_ping() != 0) {
-		resp_error(rs, ERR_INTERNAL, "db not ready");
-		rs->status = 503;
+	struct err err;
+
+	if (ready_check(api_cfg, &err) == -1) {
+		log_warn("not ready", "error=%s", err.msg);
+		resp_err(rs, &err);
+		rs->status = 503;	/* code internal with 503: api.md §0.5 */
+		resp_header(rs, "Retry-After", "1");
 		return;
 	}
 	api_health(rq, rs);
 }
+
+#ifdef MT_FAULTS
+void
+api_faults(struct req *rq, struct resp *rs)
+{
+	json_t *body = api_body(rq, rs, false, "invalid request body");
+	const char *kind = "off";
+	int64_t skip = 0, count = 1;
+	json_t *all;
+	long injected;
+	size_t klen;
+	struct err err;
+	struct buf b;
+
+	if (body == NULL)
+		return;
+	all = json_object_get(body, "all");
+	if (json_get_str(body, "kind", &kind, &klen) == -1 || json_get_int(body, "skip", &skip) == -1 ||
+	    json_get_int(body, "count", &count) == -1 || skip > 1000000 || count > 1000000 ||
+	    store_fault_arm(kind, (int)skip, (int)count, json_is_true(all), &injected, &err) == -1) {
+		json_decref(body);
+		resp_error(rs, ERR_INVALID, "kind busy|ioerr|full|off, skip and count >= 0");
+		return;
+	}
+	json_decref(body);
+	buf_init(&b, 64);
+	buf_addf(&b, "{\"injected\":%ld}", injected);
+	resp_json(rs, 200, &b);
+}
+#endif
 
 void
 api_metrics(struct req *rq, struct resp *rs)

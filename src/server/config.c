@@ -192,6 +192,19 @@ parse_limits(struct config *cfg, struct err *err)
 	return 0;
 }
 
+static int
+parse_faults(struct config *cfg, struct err *err)
+{
+	if (env_dur("MINITOWER_DB_WRITE_TIMEOUT", "2s", &cfg->db_write_timeout_ms, err) == -1)
+		return -1;
+	if (cfg->db_write_timeout_ms < 10 || cfg->db_write_timeout_ms > 600000)
+		return err_set(err, ERR_INVALID, "MINITOWER_DB_WRITE_TIMEOUT must be between 10ms and 10m");
+	return env_int("MINITOWER_DB_WRITE_QUEUE", 64, 0,
+		"must be a non-negative integer", &cfg->db_write_queue, err) ||
+	    env_int("MINITOWER_MIN_FREE_MB", 64, 0,
+		"must be a non-negative integer", &cfg->min_free_mb, err) ? -1 : 0;
+}
+
 int
 config_load(struct config *cfg, struct err *err)
 {
@@ -206,7 +219,8 @@ config_load(struct config *cfg, struct err *err)
 	parse_cors(cfg);
 	if (parse_ui(cfg, err) == -1 ||
 	    env_bool("MINITOWER_ACCESS_LOG", true, &cfg->access_log, err) == -1 ||
-	    parse_durations(cfg, err) == -1 || parse_limits(cfg, err) == -1)
+	    parse_durations(cfg, err) == -1 || parse_limits(cfg, err) == -1 ||
+	    parse_faults(cfg, err) == -1)
 		return -1;
 	if (cfg->registration_token == NULL)
 		return err_set(err, ERR_INVALID, "MINITOWER_RUNNER_REGISTRATION_TOKEN is required");

@@ -37,6 +37,10 @@ struct config {
 	int64_t	 login_failures_per_min;
 	int64_t	 signups_per_min;
 	int64_t	 max_conns_per_ip;
+	/* faults (docs/reliability.md) */
+	int64_t	 db_write_timeout_ms;	/* a write's wait for the database */
+	int64_t	 db_write_queue;	/* writes that may wait at once; 0: unbounded */
+	int64_t	 min_free_mb;		/* /ready fails below this much free space */
 };
 
 /* Reads the configuration from the environment into cfg. Returns 0, or -1

@@ -1,7 +1,8 @@
 /*
  * db: connections, transactions, the statement cache and migrations. The
- * writer connection is shared behind a mutex (SQLite serializes writers
- * anyway; the mutex queues them fairly instead of spinning on SQLITE_BUSY);
+ * writer connection is shared behind a lock with a deadline (wlock.c;
+ * SQLite serializes writers anyway, and the lock queues them instead of
+ * spinning on SQLITE_BUSY);
  * readers are per thread, which WAL allows without blocking the writer.
  * The writer's WAL hook paces checkpoints (below).
  */
@@ -13,8 +14,11 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_fault.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
+#include "wlock.h"
 
 #define STMT_CACHE 256
 
@@ -25,6 +29,7 @@ struct conn {
 		sqlite3_stmt	*st;
 	} cache[STMT_CACHE];
 	struct conn	*next;		/* list of all connections */
+	bool		 injected;	/* the last step failed by db_fault */
 };
 
 struct migration_file {
@@ -37,7 +42,8 @@ static char *db_path;
 static bool db_sync_full;
 static struct conn *writer;
 static int ckpt_pages;		/* CKPT_BYTES in pages of this database */
-static pthread_mutex_t writer_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t write_timeout_us = 2000000;	/* db_set_limits */
+static _Thread_local int64_t deadline_us;	/* db_set_deadline; 0: none */
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *all_conns;
 static _Thread_local struct conn *reader;
@@ -51,6 +57,7 @@ static _Thread_local struct conn *reader;
 #define PAGE_SIZE "1024"
 #define CKPT_BYTES (4 << 20)	/* SQLite's default: 1000 pages of 4 KiB */
 #define CKPT_RETRY 64		/* commits between unfinished checkpoints */
+#define MIGRATE_WAIT_US (30 * 1000000LL)	/* start-up waits longer for a lock */
 
 static struct conn *
 conn_open(bool is_writer, struct err *err)
@@ -66,8 +73,8 @@ conn_open(bool is_writer, struct err *err)
 		free(c);
 		return NULL;
 	}
-	snprintf(pragmas, sizeof(pragmas), "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
-	    "%s PRAGMA synchronous=%s;", is_writer ? "PRAGMA page_size=" PAGE_SIZE
+	snprintf(pragmas, sizeof(pragmas), "PRAGMA busy_timeout=%lld; PRAGMA foreign_keys=ON;"
+	    "%s PRAGMA synchronous=%s;", (long long)(write_timeout_us / 1000), is_writer ? "PRAGMA page_size=" PAGE_SIZE
 	    "; PRAGMA journal_mode=WAL;" : "",
 	    db_sync_full ? "FULL" : "NORMAL");
 	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &emsg) != SQLITE_OK) {
@@ -201,10 +208,13 @@ db_open(const char *path, bool sync_full, struct err *err)
 	db_sync_full = sync_full;
 	if ((writer = conn_open(true, err)) == NULL)
 		return -1;
+	db_set_deadline(mono_us() + MIGRATE_WAIT_US);
 	if (migrate(err) == -1) {
+		db_set_deadline(0);
 		err->code = ERR_INTERNAL;
 		return -1;
 	}
+	db_set_deadline(0);
 	st = db_prep(writer, "PRAGMA page_size", "");
 	if (db_step(writer, st, err) != SQLITE_ROW)
 		return -1;
@@ -256,18 +266,17 @@ struct member {
 	struct member	*next;
 };
 
-static atomic_int queued;		/* threads waiting in db_begin for writer_mu */
-static bool in_txn;			/* a group transaction is open (writer_mu) */
-static bool in_savepoint;		/* the running part is a savepoint (writer_mu) */
-static struct member *members;		/* parts ended in the open group (writer_mu) */
+static bool in_txn;			/* a group transaction is open (wlock held) */
+static bool in_savepoint;		/* the running part is a savepoint (wlock held) */
+static struct member *members;		/* parts ended in the open group (wlock held) */
 static int nmembers;
-static int64_t opened_us;		/* when the open group began (writer_mu) */
+static int64_t opened_us;		/* when the open group began (wlock held) */
 static int64_t group_max_us = 2000;	/* a group this old commits at its next part's end */
-static int64_t groups, parts;		/* committed or failed so far (writer_mu; tests) */
+static int64_t groups, parts;		/* committed or failed so far (wlock held; tests) */
 static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
 
-/* Commits the open group and tells its members (writer_mu held). */
+/* Commits the open group and tells its members (wlock held). */
 static void
 flush(void)
 {
@@ -297,7 +306,7 @@ flush(void)
 	pthread_mutex_unlock(&done_mu);
 }
 
-/* Ends the running part as a member of the group (writer_mu held): commits
+/* Ends the running part as a member of the group (wlock held): commits
  * the group if nobody else is queued, releases the mutex, and waits for the
  * group's COMMIT. Returns its result. A transaction that SQLite rolled back
  * by itself (an I/O error, a full disk) ends its group at once: the next
@@ -308,10 +317,10 @@ end_part(struct member *m)
 	m->next = members;
 	members = m;
 	nmembers++;
-	if (atomic_load(&queued) == 0 || nmembers >= GROUP_MAX ||
+	if (wlock_waiting() == 0 || nmembers >= GROUP_MAX ||
 	    mono_us() - opened_us >= group_max_us || sqlite3_get_autocommit(writer->db) != 0)
 		flush();
-	pthread_mutex_unlock(&writer_mu);
+	wlock_release();
 	pthread_mutex_lock(&done_mu);
 	while (!m->done)
 		pthread_cond_wait(&done_cv, &done_mu);
@@ -319,7 +328,7 @@ end_part(struct member *m)
 	return m->rc;
 }
 
-/* Undoes the running part (writer_mu held); true when the group had other
+/* Undoes the running part (wlock held); true when the group had other
  * parts before it (then the caller must still end it with end_part). */
 static bool
 undo_part(void)
@@ -337,27 +346,90 @@ undo_part(void)
 	return true;
 }
 
+void
+db_set_limits(int64_t write_timeout_ms, int max_waiting)
+{
+	write_timeout_us = write_timeout_ms * 1000;
+	wlock_init(max_waiting);
+}
+
+void
+db_set_deadline(int64_t mono_deadline_us)
+{
+	deadline_us = mono_deadline_us;
+}
+
+/* When a write that starts now must have the database: the write timeout
+ * from now, or the request's own deadline when that is earlier (an urgent
+ * write keeps the full timeout). */
+static int64_t
+begin_deadline(enum db_begin_mode mode)
+{
+	int64_t now = mono_us(), d = now + write_timeout_us;
+
+	if (mode == DB_TRY)
+		return now;
+	if (deadline_us != 0 && deadline_us < d && mode != DB_URGENT)
+		d = deadline_us;
+	return d;
+}
+
+/* The writer lock, or -1 with ERR_UNAVAILABLE (counted). */
+static int
+take_writer(enum db_begin_mode mode, int64_t deadline, struct err *err)
+{
+	switch (wlock_take(mode == DB_URGENT, deadline)) {
+	case WLOCK_OK:
+		return 0;
+	case WLOCK_FULL:
+		metrics_db_unavailable("queue_full");
+		return err_set(err, ERR_UNAVAILABLE, "database busy: too many writes waiting");
+	default:
+		if (mode != DB_TRY)
+			metrics_db_unavailable("lock_timeout");
+		return err_set(err, ERR_UNAVAILABLE, "database busy: no write slot within %lld ms",
+		    (long long)(write_timeout_us / 1000));
+	}
+}
+
+/* BEGIN IMMEDIATE, waiting for another process's lock until deadline. */
+static int
+begin_txn(int64_t deadline, struct err *err)
+{
+	int64_t left_ms = (deadline - mono_us()) / 1000;
+
+	sqlite3_busy_timeout(writer->db, left_ms > 0 ? (int)left_ms : 0);
+	if (db_exec(writer, "BEGIN IMMEDIATE", err, "") == -1)
+		return -1;
+	opened_us = mono_us();
+	return 0;
+}
+
 struct conn *
-db_begin(struct err *err)
+db_begin_mode(enum db_begin_mode mode, struct err *err)
 {
 	struct member m = { NULL, 0, false, NULL };
+	int64_t deadline = begin_deadline(mode);
 
-	atomic_fetch_add(&queued, 1);
-	pthread_mutex_lock(&writer_mu);
-	atomic_fetch_sub(&queued, 1);
+	if (take_writer(mode, deadline, err) == -1)
+		return NULL;
 	in_savepoint = in_txn;
-	if (db_exec(writer, in_txn ? "SAVEPOINT part" : "BEGIN IMMEDIATE", err, "") == -1) {
+	if (in_txn ? db_exec(writer, "SAVEPOINT part", err, "") : begin_txn(deadline, err)) {
 		err_prefix(err, "begin: ");
 		if (in_txn)
 			end_part(&m);	/* the group still needs its commit */
 		else
-			pthread_mutex_unlock(&writer_mu);
+			wlock_release();
 		return NULL;
 	}
-	if (!in_txn)
-		opened_us = mono_us();
 	in_txn = true;
 	return writer;
+}
+
+struct conn *
+db_begin(struct err *err)
+{
+	return db_begin_mode(DB_NORMAL, err);
 }
 
 int
@@ -385,7 +457,7 @@ db_rollback(struct conn *c)
 	if (undo_part())
 		end_part(&m);
 	else
-		pthread_mutex_unlock(&writer_mu);
+		wlock_release();
 }
 
 struct conn *
@@ -507,6 +579,29 @@ db_prep(struct conn *c, const char *sql, const char *fmt, ...)
 	return st;
 }
 
+/* Sets err for a failed step: the faults of the database's environment (a
+ * lock held too long, a full disk, an I/O error) are ERR_UNAVAILABLE (503
+ * with Retry-After: retrying later may succeed), the rest ERR_INTERNAL. */
+static int
+step_failed(int rc, const char *msg, struct err *err)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		metrics_db_unavailable("busy");
+		return err_set(err, ERR_UNAVAILABLE, "database busy: %s", msg);
+	case SQLITE_FULL:
+		metrics_db_unavailable("full");
+		return err_set(err, ERR_UNAVAILABLE, "database disk full: %s", msg);
+	case SQLITE_IOERR:
+	case SQLITE_NOMEM:
+		metrics_db_unavailable("ioerr");
+		return err_set(err, ERR_UNAVAILABLE, "database I/O error: %s", msg);
+	default:
+		return err_set(err, ERR_INTERNAL, "%s", msg);
+	}
+}
+
 int
 db_step(struct conn *c, sqlite3_stmt *st, struct err *err)
 {
@@ -514,11 +609,15 @@ db_step(struct conn *c, sqlite3_stmt *st, struct err *err)
 
 	if (st == NULL)
 		return err_set(err, ERR_INTERNAL, "statement unavailable");
+	c->injected = false;
+	if ((rc = dbfault_take(c == writer)) != 0) {
+		c->injected = true;
+		return step_failed(rc, "injected fault", err);
+	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return rc;
-	err_set(err, ERR_INTERNAL, "%s", sqlite3_errmsg(c->db));
-	return -1;
+	return step_failed(sqlite3_extended_errcode(c->db), sqlite3_errmsg(c->db), err);
 }
 
 int
@@ -552,6 +651,8 @@ db_last_id(struct conn *c)
 bool
 db_is_unique_violation(struct conn *c)
 {
+	if (c->injected)
+		return false;
 	return sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE ||
 	    sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
@@ -594,8 +695,23 @@ db_ping(void)
 	rc = db_step(c, st, &err);
 	if (st != NULL)
 		sqlite3_reset(st);
-	sqlite3_busy_timeout(c->db, 5000);
+	sqlite3_busy_timeout(c->db, (int)(write_timeout_us / 1000));
 	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+db_writable(int64_t timeout_ms, struct err *err)
+{
+	int64_t saved = deadline_us;
+	struct conn *c;
+
+	deadline_us = mono_us() + timeout_ms * 1000;
+	c = db_begin(err);
+	deadline_us = saved;
+	if (c == NULL)
+		return -1;
+	db_rollback(c);
+	return 0;
 }
 
 /* ---- row lists ----

@@ -24,9 +24,27 @@ int db_open(const char *path, bool sync_full, struct err *err);
 /* Closes every connection (call after all threads stopped). */
 void db_close(void);
 
-/* Takes the writer mutex and starts a part: BEGIN IMMEDIATE, or a savepoint
+/* Sets the writer's limits (call before threads start): how long a write
+ * waits for the database (the writer lock, then another process's lock) and
+ * how many writes may wait for the writer lock at once (<= 0: no bound). */
+void db_set_limits(int64_t write_timeout_ms, int max_waiting);
+/* Sets this thread's write deadline (mono_us(); 0 clears it): a write begun
+ * later waits until then at most, if that is sooner than the write timeout.
+ * The request worker sets it from the moment the request was queued. */
+void db_set_deadline(int64_t mono_deadline_us);
+
+enum db_begin_mode {
+	DB_NORMAL,		/* waits until the deadline */
+	DB_URGENT,		/* goes before normal writes; the full write timeout */
+	DB_TRY			/* does not wait at all */
+};
+
+/* Takes the writer lock and starts a part: BEGIN IMMEDIATE, or a savepoint
  * inside the transaction of the parts queued before it. Returns the writer,
- * or NULL (err set, mutex released) on failure. */
+ * or NULL (err set, lock released) on failure: ERR_UNAVAILABLE when the
+ * database could not be had in time (docs/reliability.md). */
+struct conn *db_begin_mode(enum db_begin_mode mode, struct err *err);
+/* db_begin_mode(DB_NORMAL, err). */
 struct conn *db_begin(struct err *err);
 /* Ends the part and releases the mutex; returns 0 once the COMMIT of its
  * group has returned, -1 (err set, the part's writes gone) if it failed. */
@@ -45,7 +63,9 @@ void db_reader_release(void);
  * S const char * + size_t (text with length; NULL → NULL), n SQL NULL,
  * z int64_t where 0 means NULL. NULL on a prepare error (logged). */
 sqlite3_stmt *db_prep(struct conn *c, const char *sql, const char *fmt, ...);
-/* sqlite3_step wrapper: SQLITE_ROW / SQLITE_DONE, or -1 with err set. */
+/* sqlite3_step wrapper: SQLITE_ROW / SQLITE_DONE, or -1 with err set
+ * (ERR_UNAVAILABLE for SQLITE_BUSY, LOCKED, FULL, IOERR and NOMEM, else
+ * ERR_INTERNAL). */
 int db_step(struct conn *c, sqlite3_stmt *st, struct err *err);
 /* Runs a statement that returns no rows; -1 with err set on failure. */
 int db_exec(struct conn *c, const char *sql, struct err *err, const char *fmt, ...);
@@ -60,6 +80,9 @@ int64_t db_col_i64(sqlite3_stmt *st, int col);
 bool db_col_null(sqlite3_stmt *st, int col);
 /* Pings with a bounded timeout (2 s); 0 ok. */
 int db_ping(void);
+/* Proves the database writable: takes the writer and starts (then undoes)
+ * a write within timeout_ms. 0, or -1 with err set. */
+int db_writable(int64_t timeout_ms, struct err *err);
 
 /* ---- row lists ---- */
 

@@ -35,7 +35,9 @@
 #include "routes.h"
 #include "util.h"
 
-#define NSHORT 4		/* short requests: about two per core */
+#define NSHORT 4		/* short writes: about two per core */
+#define NREAD 4			/* reads: never wait behind writes */
+#define NRUNNER 2		/* the runner protocol: never waits behind the API */
 #define NLONG 16		/* long work: hashing, uploads, large reads */
 #define SHUTDOWN_GRACE_MS 10000
 
@@ -79,9 +81,22 @@ static const struct config *cfg;
 static struct MHD_Daemon *daemon_;
 static atomic_bool shutting_down;
 static atomic_int active_reqs;
-static struct pool *short_pool, *long_pool;
+static struct pool *short_pool, *long_pool, *read_pool, *runner_pool;
 
 static void request_job(struct job *);
+
+/* Queues h on the pool of its class (routes_class), noting when. */
+static void
+queue_request(struct hreq *h)
+{
+	static struct pool **const by_class[] = {
+		[RC_WRITE] = &short_pool, [RC_READ] = &read_pool,
+		[RC_RUNNER] = &runner_pool, [RC_LONG] = &long_pool,
+	};
+
+	h->rq.queued_mono_us = mono_us();
+	pool_push(*by_class[routes_class(&h->rq)], &h->job);
+}
 
 bool
 http_shutting_down(void)
@@ -399,7 +414,7 @@ wake_request(void *arg, enum wake_reason why)
 	struct hreq *h = arg;
 
 	h->rq.wake = why;
-	pool_push(short_pool, &h->job);
+	queue_request(h);
 }
 
 static void
@@ -875,7 +890,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		upload_finish(h);
 	h->phase = PH_RUNNING;
 	MHD_suspend_connection(conn);
-	pool_push(routes_long_work(&h->rq) ? long_pool : short_pool, &h->job);
+	queue_request(h);
 	return MHD_YES;
 }
 
@@ -963,6 +978,8 @@ http_start(const struct config *c, struct err *err)
 	cfg = c;
 	raise_nofile();
 	if ((short_pool = pool_start("short", NSHORT, err)) == NULL ||
+	    (read_pool = pool_start("read", NREAD, err)) == NULL ||
+	    (runner_pool = pool_start("runner", NRUNNER, err)) == NULL ||
 	    (long_pool = pool_start("long", NLONG, err)) == NULL)
 		return -1;
 	if (cfg->listen_host == NULL)
@@ -1004,5 +1021,7 @@ http_stop(void)
 	notify_shutdown();
 	MHD_stop_daemon(daemon_);
 	pool_stop(short_pool);
+	pool_stop(read_pool);
+	pool_stop(runner_pool);
 	pool_stop(long_pool);
 }

@@ -71,6 +71,7 @@ struct req {
 	enum wake_reason wake;
 	int64_t		 wait_deadline_ms;	/* 0 until the handler sets it */
 	int		 runs;			/* how many times the handler ran */
+	int64_t		 queued_mono_us;	/* when it was queued for a worker */
 	bool		 shutting_down;
 	void		*state;			/* handler-owned, freed by state_free */
 	void		(*state_free)(void *);

@@ -72,6 +72,7 @@ main(void)
 	}
 	if (crypto_init() == -1)
 		fatal("libsodium initialisation failed");
+	store_set_limits(cfg.db_write_timeout_ms, (int)cfg.db_write_queue);
 	if (store_open(cfg.db_path, cfg.db_sync_full, &err) == -1) {
 		log_error(err.code == ERR_IO ? "db error" : "migration error", "error=%s", err.msg);
 		return 1;

@@ -15,7 +15,7 @@
 static struct prom_family *http_requests, *http_duration, *http_req_size,
     *http_resp_size, *runs_created, *runs_completed, *runs_retried,
     *runs_leased, *runners_registered, *queue_wait, *execution, *total,
-    *peak_memory, *cpu_seconds;
+    *peak_memory, *cpu_seconds, *db_unavailable;
 
 /* Every value the `path` label may take (observability.md §1.2). */
 static const char *const path_labels[] = {
@@ -68,6 +68,7 @@ static const char *const l_app_team[] = { "app", "team" };
 static const char *const l_app_status_team[] = { "app", "status", "team" };
 static const char *const l_app_env_team[] = { "app", "environment", "team" };
 static const char *const l_env[] = { "environment" };
+static const char *const l_reason[] = { "reason" };
 
 static struct prom_family *
 counter(const char *name, const char *help, const char *const *labels,
@@ -109,6 +110,9 @@ metrics_init(void)
 	    l_app_team, 2);
 	runs_leased = counter("minitower_runs_leased_total",
 	    "Total runs leased by runners, by environment.", l_env, 1);
+	db_unavailable = counter("minitower_db_unavailable_total",
+	    "Database operations refused or failed by a fault of the database's "
+	    "environment, by reason.", l_reason, 1);
 	runners_registered = counter("minitower_runners_registered_total",
 	    "Total runners registered, by environment.", l_env, 1);
 	queue_wait = histogram("minitower_run_queue_wait_seconds",
@@ -133,7 +137,7 @@ metrics_free(void)
 {
 	struct prom_family **all[] = { &http_requests, &http_duration,
 	    &http_req_size, &http_resp_size, &runs_created, &runs_completed,
-	    &runs_retried, &runs_leased, &runners_registered, &queue_wait,
+	    &runs_retried, &runs_leased, &runners_registered, &db_unavailable, &queue_wait,
 	    &execution, &total, &peak_memory, &cpu_seconds };
 	size_t i;
 
@@ -241,6 +245,15 @@ metrics_run_leased(const char *environment)
 }
 
 void
+metrics_db_unavailable(const char *reason)
+{
+	const char *v[] = { reason };
+
+	if (db_unavailable != NULL)	/* before metrics_init: start-up migrations */
+		prom_inc(db_unavailable, v);
+}
+
+void
 metrics_runner_registered(const char *environment)
 {
 	const char *v[] = { environment };
@@ -293,7 +306,7 @@ metrics_render(struct buf *out, const struct metrics_gauges *g)
 	struct prom_family *all[] = { http_requests, http_duration,
 	    http_req_size, http_resp_size, runs_created, runs_completed,
 	    runs_retried, runs_leased, runners_registered, queue_wait,
-	    execution, total, peak_memory, cpu_seconds };
+	    execution, total, peak_memory, cpu_seconds, db_unavailable };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++)

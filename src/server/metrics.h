@@ -72,6 +72,11 @@ void metrics_run_retried(const char *team, const char *app);
  * environment: minitower_runs_leased_total{environment} +1. */
 void metrics_run_leased(const char *environment);
 
+/* A database operation failed for a reason of its environment (db.c):
+ * minitower_db_unavailable_total{reason} +1, reason one of lock_timeout,
+ * queue_full, busy, full, ioerr. Safe before metrics_init (not counted). */
+void metrics_db_unavailable(const char *reason);
+
 /* A new runner registered (201, not a re-registration):
  * minitower_runners_registered_total{environment} +1. */
 void metrics_runner_registered(const char *environment);

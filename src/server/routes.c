@@ -58,6 +58,10 @@ static const struct route exact[] = {
 	    { M("GET", A_ADMIN, api_admin_runners) } },
 	{ "/api/v1/runners/register", METHOD_FIRST, A_NONE, "POST",
 	    { M("POST", A_NONE, api_runner_register) } },
+#ifdef MT_FAULTS
+	/* test builds only (docs/reliability.md) */
+	{ "/__faults", METHOD_FIRST, A_NONE, "POST", { M("POST", A_NONE, api_faults) } },
+#endif
 };
 
 enum {	/* indexes into subtree[] */
@@ -354,6 +358,24 @@ routes_long_work(const struct req *rq)
 	return m != NULL && m->long_work;
 }
 
+enum route_class
+routes_class(const struct req *rq)
+{
+	const struct route_method *m;
+
+	if (rq->route == NULL || rq->route == &subtree[R_UI])
+		return RC_READ;
+	if ((m = find_method(rq->route, rq->method)) == NULL)
+		return RC_READ;		/* answered 405 (or 401) without a write */
+	if (m->long_work)
+		return RC_LONG;
+	if (m->auth == A_RUNNER || m->auth == A_LEASE || m->fn == api_runner_register)
+		return RC_RUNNER;
+	if (strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0)
+		return RC_READ;
+	return RC_WRITE;
+}
+
 int
 routes_upload_precheck(struct req *rq, struct resp *rs)
 {
@@ -362,8 +384,20 @@ routes_upload_precheck(struct req *rq, struct resp *rs)
 	return api_version_precheck(rq, rs);
 }
 
+static void dispatch(struct req *rq, struct resp *rs);
+
 void
 routes_dispatch(struct req *rq, struct resp *rs)
+{
+	bool bounded = rq->queued_mono_us != 0 && !routes_long_work(rq);
+
+	store_set_deadline(bounded ? rq->queued_mono_us + cfg->db_write_timeout_ms * 1000 : 0);
+	dispatch(rq, rs);
+	store_set_deadline(0);
+}
+
+static void
+dispatch(struct req *rq, struct resp *rs)
 {
 	const struct route *r = rq->route;
 	const struct route_method *m;

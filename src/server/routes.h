@@ -31,7 +31,15 @@ int routes_upload_precheck(struct req *rq, struct resp *rs);
  * inspection, the replay of a log stream, the metrics gauges: api.md §0.2);
  * it then runs on the long pool, every other handler on the short one. */
 bool routes_long_work(const struct req *rq);
-/* Runs the request through authentication, method checks and the handler. */
+/* The worker pool a request runs on: long work (above); the runner
+ * protocol, which must not wait behind the API's writes (heartbeats keep
+ * their leases); reads (GET and HEAD), which never wait behind writes; and
+ * the other writes (docs/reliability.md). */
+enum route_class { RC_WRITE, RC_READ, RC_RUNNER, RC_LONG };
+enum route_class routes_class(const struct req *rq);
+/* Runs the request through authentication, method checks and the handler.
+ * Its writes give up (503) once the write timeout has passed since
+ * rq->queued_mono_us, unless it is long work. */
 void routes_dispatch(struct req *rq, struct resp *rs);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "authcache.h"
 #include "db.h"
+#include "db_fault.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_run.h"
@@ -20,6 +21,34 @@ int
 store_open(const char *path, bool sync_full, struct err *err)
 {
 	return db_open(path, sync_full, err);
+}
+
+void
+store_set_limits(int64_t write_timeout_ms, int max_waiting)
+{
+	db_set_limits(write_timeout_ms, max_waiting);
+}
+
+void
+store_set_deadline(int64_t mono_deadline_us)
+{
+	db_set_deadline(mono_deadline_us);
+}
+
+#ifdef MT_FAULTS
+int
+store_fault_arm(const char *kind, int skip, int count, bool all_conns, long *injected,
+    struct err *err)
+{
+	*injected = dbfault_injected();
+	return dbfault_arm(kind, skip, count, all_conns, err);
+}
+#endif
+
+int
+store_writable(int64_t timeout_ms, struct err *err)
+{
+	return db_writable(timeout_ms, err);
 }
 
 void
@@ -35,7 +64,9 @@ store_ping(void)
 }
 
 /* Records last_used_at when the one known (*last_used) is more than a
- * minute old; *last_used becomes now once that committed. */
+ * minute old; *last_used becomes now once that committed. Only when the
+ * writer is free at once: a read request never waits behind writes for it
+ * (the next request tries again). */
 static void
 touch_token(int64_t token_id, int64_t *last_used)
 {
@@ -45,7 +76,7 @@ touch_token(int64_t token_id, int64_t *last_used)
 
 	if (*last_used != 0 && now - *last_used <= TOKEN_TOUCH_MS)
 		return;
-	if ((c = db_begin(&err)) == NULL)
+	if ((c = db_begin_mode(DB_TRY, &err)) == NULL)
 		return;
 	if (db_exec(c, "UPDATE team_tokens SET last_used_at=? WHERE id=? AND "
 	    "(last_used_at IS NULL OR last_used_at < ?)", &err, "iii", now, token_id,

@@ -50,6 +50,20 @@ struct token_row {
 	int64_t	 last_used_at;	/* 0 when NULL */
 };
 
+/* Sets the write timeout and the bound of the writer queue (db.h
+ * db_set_limits); call before threads start. */
+void store_set_limits(int64_t write_timeout_ms, int max_waiting);
+/* Sets this thread's write deadline (mono_us(); 0 clears): writes begun by
+ * this thread give up with ERR_UNAVAILABLE once it has passed. */
+void store_set_deadline(int64_t mono_deadline_us);
+/* 0 when a write can begin within timeout_ms, else -1 with err (readiness). */
+int store_writable(int64_t timeout_ms, struct err *err);
+#ifdef MT_FAULTS
+/* Arms the store's fault seam (db_fault.h); *injected is how many faults
+ * were injected before. 0, or -1 with ERR_INVALID. */
+int store_fault_arm(const char *kind, int skip, int count, bool all_conns, long *injected,
+    struct err *err);
+#endif
 /* Opens the database and applies migrations (see db.h). */
 int store_open(const char *path, bool sync_full, struct err *err);
 void store_close(void);

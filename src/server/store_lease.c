@@ -136,7 +136,7 @@ int
 store_heartbeat(int64_t run_id, int64_t runner_id, const char *lease_hash, int64_t ttl_ms,
     struct attempt *out, struct err *err)
 {
-	struct conn *c = db_begin(err);
+	struct conn *c = db_begin_mode(DB_URGENT, err);	/* heartbeats first */
 	int64_t now = now_ms();
 
 	if (c == NULL)

@@ -20,13 +20,15 @@ import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("MT_BIN") or os.path.join(ROOT, "bin")
+BUILD = os.environ.get("MT_BUILD") or os.path.join(ROOT, "build", "plain")
+FAULTS_BIN = os.path.join(BUILD, "faults", "bin")	# -DMT_FAULTS test builds
 REG_TOKEN = "test-registration-token"
 
 
 class Server:
     """A minitowerd process; env overrides MINITOWER_* settings."""
 
-    def __init__(self, env=None):
+    def __init__(self, env=None, bindir=None):
         self.dir = tempfile.mkdtemp(prefix="mt-runs-")
         e = {k: v for k, v in os.environ.items() if not k.startswith("MINITOWER_")}
         e.update({
@@ -39,7 +41,7 @@ class Server:
         })
         e.update(env or {})
         self.lines = []
-        self.proc = subprocess.Popen([os.path.join(BIN, "minitowerd")], env=e, cwd=self.dir,
+        self.proc = subprocess.Popen([os.path.join(bindir or BIN, "minitowerd")], env=e, cwd=self.dir,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.port = None
         deadline = time.time() + 30
