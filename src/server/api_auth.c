@@ -31,6 +31,17 @@ internal(struct resp *rs)
 	resp_error(rs, ERR_INTERNAL, "internal error");
 }
 
+/* A store call failed: 503 when the database was unavailable (busy, full,
+ * an I/O error: the client may retry), else 500. */
+static void
+store_failed(struct resp *rs, const struct err *err)
+{
+	if (err->code == ERR_UNAVAILABLE)
+		resp_err(rs, err);
+	else
+		internal(rs);
+}
+
 static void
 too_many(struct resp *rs, int64_t retry_after)
 {
@@ -164,7 +175,7 @@ api_signup(struct req *rq, struct resp *rs)
 		if (err.code == ERR_SLUG_TAKEN)
 			resp_err(rs, &err);
 		else
-			internal(rs);
+			store_failed(rs, &err);
 		goto out;
 	}
 	throttle_add(key);
@@ -186,8 +197,8 @@ verify_login(const char *slug, const char *pw, size_t plen, int64_t *team_id,
 
 	*team_id = 0;
 	if (has_nul(slug, strlen(slug)) || store_team_password(slug, team_id, stored, &err) == -1) {
-		if (err.code == ERR_INTERNAL) {
-			internal(rs);
+		if (err.code == ERR_INTERNAL || err.code == ERR_UNAVAILABLE) {
+			store_failed(rs, &err);
 			return -1;
 		}
 		*team_id = 0;
@@ -277,7 +288,7 @@ api_login(struct req *rq, struct resp *rs)
 	crypto_token_new("mtk_", tok);
 	crypto_sha256_hex(tok, strlen(tok), th);
 	if (store_login(team_id, th, stored, rehash ? newhash : NULL, &token_id, &rehashed, &err) == -1) {
-		internal(rs);
+		store_failed(rs, &err);
 		goto out;
 	}
 	answer_json(rs, 201, json_pack("{sIsssIss}", "team_id", (json_int_t)team_id, "token", tok,
@@ -316,7 +327,7 @@ api_bootstrap(struct req *rq, struct resp *rs)
 		if (err.code == ERR_TEAM_EXISTS)
 			resp_err(rs, &err);
 		else
-			internal(rs);
+			store_failed(rs, &err);
 		goto out;
 	}
 	answer_json(rs, created ? 201 : 200, json_pack("{sIssssss}", "team_id", (json_int_t)team_id,
@@ -366,7 +377,7 @@ api_token_create(struct req *rq, struct resp *rs)
 	crypto_sha256_hex(tok, strlen(tok), th);
 	if (store_token_create(rq->team.team_id, has_name == 1 ? name : NULL, nlen, admin, th, &id,
 	    &err) == -1) {
-		internal(rs);
+		store_failed(rs, &err);
 		goto done;
 	}
 	out = json_pack("{sIss}", "token_id", (json_int_t)id, "token", tok);
@@ -396,7 +407,7 @@ api_token_list(struct req *rq, struct resp *rs)
 	json_t *arr;
 
 	if (store_token_list(rq->team.team_id, &rows, &n, &err) == -1) {
-		internal(rs);
+		store_failed(rs, &err);
 		return;
 	}
 	arr = json_array();
@@ -429,7 +440,7 @@ api_token_revoke(struct req *rq, struct resp *rs)
 		if (err.code == ERR_NOT_FOUND)
 			resp_err(rs, &err);
 		else
-			internal(rs);
+			store_failed(rs, &err);
 		return;
 	}
 	resp_empty(rs, 204);

@@ -322,7 +322,7 @@ authenticate(struct req *rq, enum auth a, struct resp *rs)
 	else
 		rc = store_runner_auth(hash, &rq->runner, &err);
 	if (rc == -1) {
-		if (err.code != ERR_UNAUTHORIZED)
+		if (err.code != ERR_UNAUTHORIZED && err.code != ERR_UNAVAILABLE)
 			err_set(&err, ERR_INTERNAL, "internal error");
 		resp_err(rs, &err);
 	}
