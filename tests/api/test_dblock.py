@@ -139,6 +139,11 @@ def ready_names_the_failing_check(s):
     eq(r.text, '{"status":"ok"}\n')
 
 
+def stopped(s):
+    rc = s.stop()
+    check(rc in (0, None), "minitowerd exited with %s" % rc)
+
+
 def ready_low_space():
     s = Server({"MINITOWER_MIN_FREE_MB": str(1 << 40)})
     try:
@@ -148,7 +153,7 @@ def ready_low_space():
         check(r.header("Retry-After") is not None, "Retry-After")
         eq(s.client().call("GET", "/health").status, 200, "health stays liveness only")
     finally:
-        s.stop()
+        stopped(s)
 
 
 def ready_objects_read_only():
@@ -167,7 +172,7 @@ def ready_objects_read_only():
             subprocess.call(["umount", objs])
         eq(s.client().call("GET", "/ready").status, 200, "ready again")
     finally:
-        s.stop()
+        stopped(s)
     return None
 
 
@@ -191,7 +196,7 @@ def queue_bound():
         check(min(fast) < 1.0 + SLACK / 2, "refusals took %r" % fast)
         eq(w.create({}).status, 201)
     finally:
-        s.stop()
+        stopped(s)
 
 
 def main():
