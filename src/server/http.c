@@ -37,7 +37,7 @@
 
 #define NSHORT 4		/* short writes: about two per core */
 #define NREAD 4			/* reads: never wait behind writes */
-#define NRUNNER 2		/* the runner protocol: never waits behind the API */
+#define NRUNNER 4		/* the runner protocol: never waits behind the API */
 #define NLONG 16		/* long work: hashing, uploads, large reads */
 #define SHUTDOWN_GRACE_MS 10000
 
