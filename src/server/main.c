@@ -86,7 +86,10 @@ main(void)
 	throttle_init(cfg.hash_concurrency);
 	api_init(&cfg);
 	routes_init(&cfg);
-	reaper_init(&cfg);
+	if (reaper_init(&cfg, &err) == -1) {
+		log_error("db error", "error=%s", err.msg);
+		return 1;
+	}
 	if (notify_start(cfg.expiry_interval_ms, reaper_tick) == -1 || http_start(&cfg, &err) == -1) {
 		log_error("server error", "error=%s", err.msg);
 		return 1;
