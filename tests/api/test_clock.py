@@ -167,6 +167,8 @@ def step_forward_keeps_a_live_lease(clock):
         eq((r["status"], r["retry_count"]), ("running", 0))
         eq(s.logs("run requeued"), [])
         eq(s.logs("marked stale runners offline"), [])
+        steps = [x["step_ms"] for x in s.logs("wall clock stepped")]
+        check(len(steps) == 1 and 88000 < steps[0] < 92000, "step logged once: %r" % steps)
         eq(rn.result(rid, tok).status, 200)
         eq(run_status(w, rid), "completed")
     with_server(clock, body)
