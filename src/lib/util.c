@@ -1,10 +1,12 @@
 /*
  * util: allocation, strict number parsing, durations, clocks and RFC 3339
- * timestamps. Everything here is pure and thread-safe.
+ * timestamps. Everything here is thread-safe and, but for the steady
+ * clock's anchor, pure.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +249,22 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static pthread_once_t steady_once = PTHREAD_ONCE_INIT;
+static int64_t steady_offset_ms;	/* wall - monotonic at the first call */
+
+static void
+steady_anchor(void)
+{
+	steady_offset_ms = now_ms() - mono_ms();
+}
+
+int64_t
+steady_ms(void)
+{
+	pthread_once(&steady_once, steady_anchor);
+	return steady_offset_ms + mono_ms();
 }
 
 void

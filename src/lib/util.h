@@ -44,6 +44,13 @@ int parse_bool(const char *s, bool *out, struct err *err);
 int64_t now_ms(void);
 int64_t mono_ms(void);
 int64_t mono_us(void);
+/* The steady clock, in Unix milliseconds that never step: the wall clock
+ * read once (at the first call in the process) plus the CLOCK_MONOTONIC
+ * time elapsed since. It equals now_ms() until the wall clock is stepped
+ * (settimeofday, a VM resume, an NTP step), and from then on differs from it
+ * by the step. minitowerd uses it for everything a lease TTL measures
+ * (docs/clocks.md); timestamps people read stay now_ms(). Thread-safe. */
+int64_t steady_ms(void);
 
 /* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into out (>= 32 bytes). */
 void fmt_rfc3339_ms(int64_t ms, char *out, size_t outsz);

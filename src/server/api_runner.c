@@ -38,14 +38,15 @@ runner_answer_ok(struct resp *rs)
 	resp_json(rs, 200, &b);
 }
 
-/* X-Lease-Remaining-Ms: left ms, or expires_at - now when left < 0. */
+/* X-Lease-Remaining-Ms: left ms, or expires_at - now (steady clock) when
+ * left < 0. */
 static void
 remaining_header(struct resp *rs, int64_t expires_at, int64_t left)
 {
 	char v[32];
 
 	if (left < 0)
-		left = expires_at - now_ms();
+		left = expires_at - steady_ms();
 
 	snprintf(v, sizeof(v), "%lld", (long long)(left > 0 ? left : 0));
 	resp_header(rs, "X-Lease-Remaining-Ms", v);
@@ -258,7 +259,7 @@ lease_wait(struct req *rq, struct resp *rs)
 	}
 	if (wait > MAX_LEASE_WAIT_S)
 		wait = MAX_LEASE_WAIT_S;
-	rq->wait_deadline_ms = wait > 0 && !rq->shutting_down ? now_ms() + wait * 1000 : 0;
+	rq->wait_deadline_ms = wait > 0 && !rq->shutting_down ? steady_ms() + wait * 1000 : 0;
 	return 0;
 }
 
@@ -289,7 +290,7 @@ api_lease(struct req *rq, struct resp *rs)
 		return;
 	}
 	final = rq->wait_deadline_ms == 0 || rq->wake == WAKE_TIMEOUT ||
-	    now_ms() >= rq->wait_deadline_ms;
+	    steady_ms() >= rq->wait_deadline_ms;
 	gen = notify_gen();
 	if (rq->runs > 1 && !final && !store_queued_exists(rq->runner.environment)) {
 		park_lease(rq, rs, gen);
@@ -406,7 +407,7 @@ heartbeat_woken(struct req *rq, struct resp *rs, int64_t run_id, const char *has
 	struct err err;
 	uint64_t gen = notify_gen();
 
-	if (rq->wake == WAKE_EVENT && !rq->shutting_down && now_ms() < rq->wait_deadline_ms) {
+	if (rq->wake == WAKE_EVENT && !rq->shutting_down && steady_ms() < rq->wait_deadline_ms) {
 		if (store_attempt_peek(run_id, rq->runner.runner_id, hash, &a, &err) == -1) {
 			runs_fail(rs, &err, "heartbeat");
 			return;
@@ -451,7 +452,7 @@ api_heartbeat(struct req *rq, struct resp *rs)
 		answer_attempt(rs, &a, true);
 		return;
 	}
-	rq->wait_deadline_ms = now_ms() + wait * 1000;
+	rq->wait_deadline_ms = steady_ms() + wait * 1000;
 	park_heartbeat(rq, rs, run_id, gen);
 }
 

@@ -526,7 +526,7 @@ stream_park(struct stream_ctx *s, int64_t run, uint64_t gen)
 	memset(&s->waiter, 0, sizeof(s->waiter));
 	s->waiter.kind = WAIT_RUN;
 	s->waiter.run_id = run;
-	s->waiter.deadline_ms = now_ms() + 15000;
+	s->waiter.deadline_ms = steady_ms() + 15000;
 	s->waiter.wake = stream_wake;
 	s->waiter.arg = s;
 	if (notify_park(&s->waiter, gen, suspend_conn, s->h->conn) == 0)

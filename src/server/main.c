@@ -1,13 +1,13 @@
 /*
- * minitowerd: configuration, the database, the object store, then the HTTP
- * daemon and the clock (reaper); the main thread waits for SIGINT/SIGTERM
+ * minitowerd: configuration, the database, the object store (stale upload
+ * temp files removed), the steady clock's anchor and the bound on the lease
+ * times an earlier process stored, then the HTTP daemon and the clock
+ * (reaper); the main thread waits for SIGINT/SIGTERM
  * and shuts down in order: stop accepting, answer waiters, drain, stop.
  */
-#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #include "api.h"
@@ -17,23 +17,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "objects.h"
 #include "reaper.h"
 #include "routes.h"
 #include "store.h"
 #include "throttle.h"
 #include "util.h"
-
-static int
-objects_dir(const char *dir, struct err *err)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return err_set(err, ERR_IO, "mkdir %s: %s", dir, strerror(errno));
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
-		return err_set(err, ERR_IO, "%s is not a directory", dir);
-	return 0;
-}
 
 static void
 wait_for_signal(void)
@@ -77,7 +66,7 @@ main(void)
 		log_error(err.code == ERR_IO ? "db error" : "migration error", "error=%s", err.msg);
 		return 1;
 	}
-	if (objects_dir(cfg.objects_dir, &err) == -1) {
+	if (objects_init(cfg.objects_dir, NULL, &err) == -1) {
 		log_error("objects store error", "error=%s", err.msg);
 		return 1;
 	}
@@ -87,7 +76,10 @@ main(void)
 	throttle_init(cfg.hash_concurrency);
 	api_init(&cfg);
 	routes_init(&cfg);
-	reaper_init(&cfg);
+	if (reaper_init(&cfg, &err) == -1) {
+		log_error("db error", "error=%s", err.msg);
+		return 1;
+	}
 	if (notify_start(cfg.expiry_interval_ms, reaper_tick) == -1 || http_start(&cfg, &err) == -1) {
 		log_error("server error", "error=%s", err.msg);
 		return 1;

@@ -184,7 +184,7 @@ clock_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&mu);
 	while (!stop_clock) {
-		int64_t now = now_ms(), wake_at = now + 1000, mnow;
+		int64_t now = steady_ms(), wake_at = now + 1000, mnow;
 		struct timespec ts;
 
 		expire_due(now, &wake_at);
@@ -198,6 +198,7 @@ clock_main(void *arg)
 		}
 		if (next_tick != INT64_MAX && now + (next_tick - mnow) < wake_at)
 			wake_at = now + (next_tick - mnow);
+		wake_at = mnow + (wake_at - now);	/* as CLOCK_MONOTONIC */
 		ts.tv_sec = wake_at / 1000;
 		ts.tv_nsec = (wake_at % 1000) * 1000000;
 		pthread_cond_timedwait(&cv, &mu, &ts);
@@ -212,7 +213,9 @@ notify_start(int64_t interval_ms, void (*tick)(void))
 	pthread_condattr_t ca;
 
 	pthread_condattr_init(&ca);
-	pthread_cond_init(&cv, &ca);	/* CLOCK_REALTIME: deadlines are wall clock */
+	/* deadlines are steady_ms() times: sleep on the clock that never steps */
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cv, &ca);
 	pthread_condattr_destroy(&ca);
 	tick_ms = interval_ms;
 	tick_fn = interval_ms > 0 ? tick : NULL;

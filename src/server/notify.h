@@ -19,7 +19,7 @@ struct waiter {
 	char		 env[256];	/* WAIT_LEASE: the runner's environment */
 	int64_t		 runner_id;	/* WAIT_LEASE: for the offline sweep */
 	int64_t		 run_id;	/* WAIT_RUN */
-	int64_t		 deadline_ms;	/* wall clock; 0 = none */
+	int64_t		 deadline_ms;	/* steady_ms() clock; 0 = none */
 	void		(*wake)(void *arg, enum wake_reason why);
 	void		*arg;
 	bool		 parked;

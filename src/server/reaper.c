@@ -3,7 +3,9 @@
  * MINITOWER_EXPIRY_CHECK_INTERVAL: expired leases (each attempt in its own
  * transaction, in batches of 100 until a batch comes back short), stale
  * runners, pruning, and expired idempotency keys. A failing step is logged
- * and the next one still runs.
+ * and the next one still runs. Lease expiry and the offline sweep measure
+ * the TTL on the steady clock, so a wall-clock step neither holds a dead
+ * lease nor ends a live one (docs/clocks.md); each tick logs a step it sees.
  */
 #include <string.h>
 
@@ -18,12 +20,35 @@
 
 #define BATCH 100
 
-static const struct config *cfg;
+#define STEP_LOG_MS 1000	/* a wall-clock step worth a log line */
 
-void
-reaper_init(const struct config *c)
+static const struct config *cfg;
+static int64_t wall_offset_ms;	/* now_ms() - steady_ms() at the last tick */
+
+int
+reaper_init(const struct config *c, struct err *err)
 {
+	int64_t now = steady_ms(), leases, runners;
+
 	cfg = c;
+	wall_offset_ms = now_ms() - now;
+	if (store_clamp_steady_times(now, c->lease_ttl_ms, &leases, &runners, err) == -1)
+		return -1;
+	if (leases > 0 || runners > 0)
+		log_warn("lease expiries clamped", "count=%d runners=%d ttl_ms=%d", leases, runners,
+		    c->lease_ttl_ms);
+	return 0;
+}
+
+/* Logs a wall-clock step since the last tick (the lease clock ignores it). */
+static void
+watch_wall_clock(void)
+{
+	int64_t off = now_ms() - steady_ms();
+
+	if (off - wall_offset_ms >= STEP_LOG_MS || wall_offset_ms - off >= STEP_LOG_MS)
+		log_warn("wall clock stepped", "step_ms=%d offset_ms=%d", off - wall_offset_ms, off);
+	wall_offset_ms = off;
 }
 
 /* Metrics, log lines and wake-ups of one reaped attempt. */
@@ -53,7 +78,7 @@ expire_leases(struct err *err)
 	size_t n, i;
 
 	do {
-		if (store_expired_attempts(now_ms(), ids, BATCH, &n, err) == -1)
+		if (store_expired_attempts(steady_ms(), ids, BATCH, &n, err) == -1)
 			return -1;
 		for (i = 0; i < n; i++) {
 			enum reap_kind kind;
@@ -84,11 +109,12 @@ reaper_tick(void)
 
 	if (cfg == NULL)
 		return;
+	watch_wall_clock();
 	if ((n = expire_leases(&err)) == -1)
 		log_error("expiry reaper error", "error=%s", err.msg);
 	else if (n > 0)
 		log_info("expiry reaper processed attempts", "count=%d", n);
-	now = now_ms();
+	now = steady_ms();
 	if (store_mark_stale_runners(now - 2 * cfg->lease_ttl_ms, runner_waiting, &n, &err) == -1)
 		log_error("runner offline sweep error", "error=%s", err.msg);
 	else if (n > 0)

@@ -360,12 +360,21 @@ int store_release(int64_t run_id, int64_t runner_id, const char *lease_hash,
 int store_artifact(int64_t run_id, int64_t runner_id, const char *lease_hash,
     struct version *out, struct err *err);
 
-/* Reaper steps (api.md §2.6). */
+/* Reaper steps (api.md §2.6). lease_expires_at and last_seen_at are on the
+ * steady clock (steady_ms(), docs/clocks.md): now and cutoff are too. */
+/* Up to max active attempts with lease_expires_at <= now, soonest first. */
 int store_expired_attempts(int64_t now, int64_t *ids, size_t max, size_t *n, struct err *err);
-/* Applies the expiry rules to one attempt if still expired and active. */
+/* Applies the expiry rules to one attempt if still expired (on the steady
+ * clock) and active; *kind says what happened (REAP_NONE: nothing). */
 int store_reap_attempt(int64_t attempt_id, enum reap_kind *kind, struct attempt *out,
     struct err *err);
-/* Marks stale runners offline, skipping those waiting(id) says are parked. */
+/* At start, in one transaction: active leases that expire after now + ttl_ms
+ * are cut back to it, last_seen_at values after now to now (a clock step
+ * under an earlier process shifted them). Reports how many of each. */
+int store_clamp_steady_times(int64_t now, int64_t ttl_ms, int64_t *leases, int64_t *runners,
+    struct err *err);
+/* Marks runners offline that were last seen before cutoff, skipping those
+ * waiting(id) says are parked; *count of them. */
 int store_mark_stale_runners(int64_t cutoff, bool (*waiting)(int64_t), int64_t *count,
     struct err *err);
 int store_prune_runners(int64_t cutoff, int64_t *count, struct err *err);

@@ -4,7 +4,9 @@
  * IMMEDIATE transaction as its effect, so nothing is written for an attempt
  * that has ended; the lease picks the next queued run and creates its
  * attempt by compare-and-set (the reaper's side is store_reap.c). The partial unique indexes keep one active attempt per run and per
- * runner whatever the code does.
+ * runner whatever the code does. lease_expires_at and runners.last_seen_at
+ * are on the steady clock (steady_ms(), docs/clocks.md), the other times on
+ * the wall clock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,18 +139,18 @@ store_heartbeat(int64_t run_id, int64_t runner_id, const char *lease_hash, int64
     struct attempt *out, struct err *err)
 {
 	struct conn *c = db_begin_mode(DB_URGENT, err);	/* heartbeats first */
-	int64_t now = now_ms();
+	int64_t now = now_ms(), seen = steady_ms();
 
 	if (c == NULL)
 		return -1;
 	if (lease_check(c, run_id, runner_id, lease_hash, out, err) == -1)
 		goto fail;
 	if (db_exec(c, "UPDATE run_attempts SET lease_expires_at=?, updated_at=? WHERE id=? AND "
-	    IS_ACTIVE, err, "iii", now + ttl_ms, now, out->id) == -1 ||
-	    db_exec(c, "UPDATE runners SET last_seen_at=? WHERE id=?", err, "ii", now,
+	    IS_ACTIVE, err, "iii", seen + ttl_ms, now, out->id) == -1 ||
+	    db_exec(c, "UPDATE runners SET last_seen_at=? WHERE id=?", err, "ii", seen,
 	    runner_id) == -1)
 		goto fail;
-	out->lease_expires_at = now + ttl_ms;
+	out->lease_expires_at = seen + ttl_ms;
 	return db_commit(c, err);
 fail:
 	db_rollback(c);
@@ -400,11 +402,12 @@ static const char pick_sql[] = "SELECT r.id FROM runs r INDEXED BY runs_lease_or
     "JOIN environments e ON e.id=r.environment_id WHERE r.status='queued' AND "
     "r.cancel_requested=0 AND e.name=? ORDER BY r.priority DESC, r.queued_at, r.id LIMIT 1";
 
-/* The runner's active attempt: re-issue it when never started. Returns 1
- * re-issued, 0 no active attempt, -1 (ERR_CONFLICT when running). */
+/* The runner's active attempt: re-issue it when never started, to expire at
+ * expires_at (steady clock). Returns 1 re-issued, 0 no active attempt, -1
+ * (ERR_CONFLICT when running). */
 static int
-reissue(struct conn *c, int64_t runner_id, const char *lease_hash, int64_t now, int64_t ttl_ms,
-    struct lease *out, struct err *err)
+reissue(struct conn *c, int64_t runner_id, const char *lease_hash, int64_t now,
+    int64_t expires_at, struct lease *out, struct err *err)
 {
 	sqlite3_stmt *st = db_prep(c, "SELECT id, status FROM run_attempts WHERE runner_id=? AND "
 	    "status IN " ACTIVE, "i", runner_id);
@@ -420,17 +423,18 @@ reissue(struct conn *c, int64_t runner_id, const char *lease_hash, int64_t now, 
 	if (strcmp(status, "leased") != 0)
 		return err_set(err, ERR_CONFLICT, "runner already has an active lease");
 	if (db_exec(c, "UPDATE run_attempts SET lease_token_hash=?, lease_expires_at=?, "
-	    "updated_at=? WHERE id=? AND status='leased'", err, "siii", lease_hash, now + ttl_ms,
+	    "updated_at=? WHERE id=? AND status='leased'", err, "siii", lease_hash, expires_at,
 	    now, id) == -1 || fill_lease(c, id, out, err) == -1)
 		return -1;
 	out->reissued = true;
 	return 1;
 }
 
-/* Picks the next queued run of env and creates its attempt: 1, 0 none. */
+/* Picks the next queued run of env and creates its attempt, to expire at
+ * expires_at (steady clock): 1, 0 none. */
 static int
 grant(struct conn *c, int64_t runner_id, const char *env, const char *lease_hash, int64_t now,
-    int64_t ttl_ms, struct lease *out, struct err *err)
+    int64_t expires_at, struct lease *out, struct err *err)
 {
 	sqlite3_stmt *st = db_prep(c, pick_sql, "s", env);
 	int64_t run_id, attempt_no;
@@ -451,7 +455,7 @@ grant(struct conn *c, int64_t runner_id, const char *env, const char *lease_hash
 	sqlite3_reset(st);
 	if (db_exec(c, "INSERT INTO run_attempts(run_id, attempt_no, runner_id, lease_token_hash, "
 	    "lease_expires_at, status, created_at, updated_at) VALUES(?,?,?,?,?,'leased',?,?)", err,
-	    "iiisiii", run_id, attempt_no, runner_id, lease_hash, now + ttl_ms, now, now) == -1)
+	    "iiisiii", run_id, attempt_no, runner_id, lease_hash, expires_at, now, now) == -1)
 		return -1;
 	return fill_lease(c, db_last_id(c), out, err) == -1 ? -1 : 1;
 }
@@ -476,7 +480,7 @@ store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
     struct lease *out, struct err *err)
 {
 	struct conn *c = db_begin(err);
-	int64_t now = now_ms();
+	int64_t now = now_ms(), seen = steady_ms();
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -487,11 +491,11 @@ store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
 		goto fail;
 	if (db_exec(c, "UPDATE runners SET status='online', last_seen_at=?, "
 	    "sandbox_mode=COALESCE(?, sandbox_mode), limits_mode=COALESCE(?, limits_mode) "
-	    "WHERE id=?", err, "issi", now, sandbox, limits, runner_id) == -1)
+	    "WHERE id=?", err, "issi", seen, sandbox, limits, runner_id) == -1)
 		goto fail;
-	rc = reissue(c, runner_id, lease_hash, now, ttl_ms, out, err);
+	rc = reissue(c, runner_id, lease_hash, now, seen + ttl_ms, out, err);
 	if (rc == 0)
-		rc = grant(c, runner_id, env, lease_hash, now, ttl_ms, out, err);
+		rc = grant(c, runner_id, env, lease_hash, now, seen + ttl_ms, out, err);
 	if (rc == -1 && err->code == ERR_CONFLICT) {
 		struct err saved = *err;
 

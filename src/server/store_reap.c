@@ -2,7 +2,9 @@
  * store_reap: the reaper's side of the store (api.md §2.6): expired
  * attempts found on a reader and expired one BEGIN IMMEDIATE transaction
  * each (cancel, retry or dead, with the attempt's reason), stale runners
- * marked offline, old offline runners and expired idempotency keys deleted.
+ * marked offline, old offline runners and expired idempotency keys deleted;
+ * and the start-up bound on steady-clock times a previous process stored.
+ * Expiry compares lease_expires_at with the steady clock (docs/clocks.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +83,7 @@ store_reap_attempt(int64_t attempt_id, enum reap_kind *kind, struct attempt *out
 		db_rollback(c);
 		return err->code == ERR_GONE ? 0 : -1;
 	}
-	if (!is_active(out->status) || out->lease_expires_at > now) {
+	if (!is_active(out->status) || out->lease_expires_at > steady_ms()) {
 		db_rollback(c);
 		return 0;
 	}
@@ -91,6 +93,30 @@ store_reap_attempt(int64_t attempt_id, enum reap_kind *kind, struct attempt *out
 		return -1;
 	}
 	return db_commit(c, err);
+}
+
+int
+store_clamp_steady_times(int64_t now, int64_t ttl_ms, int64_t *leases, int64_t *runners,
+    struct err *err)
+{
+	struct conn *c = db_begin(err);
+
+	*leases = *runners = 0;
+	if (c == NULL)
+		return -1;
+	if (db_exec(c, "UPDATE run_attempts SET lease_expires_at=? WHERE status IN " ACTIVE
+	    " AND lease_expires_at > ?", err, "ii", now + ttl_ms, now + ttl_ms) == -1)
+		goto fail;
+	*leases = db_changes(c);
+	if (db_exec(c, "UPDATE runners SET last_seen_at=? WHERE last_seen_at > ?", err, "ii",
+	    now, now) == -1)
+		goto fail;
+	*runners = db_changes(c);
+	return db_commit(c, err);
+fail:
+	db_rollback(c);
+	*leases = *runners = 0;
+	return -1;
 }
 
 static void

@@ -568,13 +568,15 @@ store_runner_register(const char *name, size_t name_len, const char *env, size_t
 		sqlite3_reset(st);
 		if (db_exec(c, "UPDATE runners SET token_hash=?, environment=?, status='online', "
 		    "last_seen_at=?, updated_at=?, sandbox_mode=?, limits_mode=? WHERE id=?", err,
-		    "sSiissi", token_hash, env, env_len, now, now, sandbox, limits, *runner_id) == -1)
+		    "sSiissi", token_hash, env, env_len, steady_ms(), now, sandbox, limits,
+		    *runner_id) == -1)
 			goto fail;
 	} else {
 		if (db_exec(c, "INSERT INTO runners(name, environment, token_hash, status, "
 		    "max_concurrent, last_seen_at, created_at, updated_at, sandbox_mode, "
 		    "limits_mode) VALUES(?,?,?,'online',1,?,?,?,?,?)", err, "SSsiiiss", name,
-		    name_len, env, env_len, token_hash, now, now, now, sandbox, limits) == -1)
+		    name_len, env, env_len, token_hash, steady_ms(), now, now, sandbox,
+		    limits) == -1)
 			goto fail;
 		*runner_id = db_last_id(c);
 		*created = true;
@@ -610,7 +612,7 @@ store_runner_seen(int64_t runner_id, struct err *err)
 
 	if (c == NULL)
 		return -1;
-	if (db_exec(c, "UPDATE runners SET last_seen_at=? WHERE id=?", err, "ii", now_ms(),
+	if (db_exec(c, "UPDATE runners SET last_seen_at=? WHERE id=?", err, "ii", steady_ms(),
 	    runner_id) == -1) {
 		db_rollback(c);
 		return -1;

@@ -167,7 +167,7 @@ static int
 sse_fill(void *ctx, struct buf *out, enum wake_reason wake, int64_t *wait_run, uint64_t *gen)
 {
 	struct sse *s = ctx;
-	int64_t now = now_ms();
+	int64_t now = steady_ms();
 	int rc;
 
 	if (s->initial_off < s->initial.len) {

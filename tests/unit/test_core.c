@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "buf.h"
@@ -116,6 +117,22 @@ enc(const char *in)
 	return buf_take(&b);
 }
 
+/* The steady clock starts at the wall clock and never goes back. */
+static void
+test_steady_clock(void **state)
+{
+	int64_t a, b, wall;
+
+	(void)state;
+	a = steady_ms();
+	wall = now_ms();
+	assert_true(a - wall < 1000 && wall - a < 1000);
+	b = steady_ms();
+	assert_true(b >= a);
+	usleep(20000);
+	assert_true(steady_ms() - b >= 19);
+}
+
 static void
 test_json_encode(void **state)
 {
@@ -212,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_durations_and_bools),
 		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_steady_clock),
 		cmocka_unit_test(test_json_encode),
 		cmocka_unit_test(test_json_decode_rules),
 		cmocka_unit_test(test_crypto),

@@ -81,7 +81,7 @@ test_deadline_wake_holds(void **state)
 	struct waiter w;
 
 	(void)state;
-	lease_waiter(&w, 9, "default", now_ms() + 50);
+	lease_waiter(&w, 9, "default", steady_ms() + 50);
 	assert_int_equal(notify_start(0, NULL), 0);
 	assert_int_equal(notify_park(&w, notify_gen(), NULL, NULL), 0);
 	pthread_mutex_lock(&wmu);
