@@ -205,6 +205,22 @@ parse_faults(struct config *cfg, struct err *err)
 		"must be a non-negative integer", &cfg->min_free_mb, err) ? -1 : 0;
 }
 
+/* The slow-client limits of docs/http.md (http_deadline.c). */
+static int
+parse_http_guard(struct config *cfg, struct err *err)
+{
+	if (env_dur("MINITOWER_HEADER_TIMEOUT", "30s", &cfg->header_timeout_ms, err) == -1 ||
+	    env_dur("MINITOWER_BODY_GRACE", "10s", &cfg->body_grace_ms, err) == -1 ||
+	    env_int("MINITOWER_BODY_MIN_RATE", 1024, 0,
+		"must be a non-negative integer", &cfg->body_min_rate, err) == -1)
+		return -1;
+	if (cfg->header_timeout_ms < 0)
+		return err_set(err, ERR_INVALID, "MINITOWER_HEADER_TIMEOUT must not be negative");
+	if (cfg->body_grace_ms < 0)
+		return err_set(err, ERR_INVALID, "MINITOWER_BODY_GRACE must not be negative");
+	return 0;
+}
+
 int
 config_load(struct config *cfg, struct err *err)
 {
@@ -220,7 +236,7 @@ config_load(struct config *cfg, struct err *err)
 	if (parse_ui(cfg, err) == -1 ||
 	    env_bool("MINITOWER_ACCESS_LOG", true, &cfg->access_log, err) == -1 ||
 	    parse_durations(cfg, err) == -1 || parse_limits(cfg, err) == -1 ||
-	    parse_faults(cfg, err) == -1)
+	    parse_faults(cfg, err) == -1 || parse_http_guard(cfg, err) == -1)
 		return -1;
 	if (cfg->registration_token == NULL)
 		return err_set(err, ERR_INVALID, "MINITOWER_RUNNER_REGISTRATION_TOKEN is required");

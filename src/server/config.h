@@ -41,6 +41,10 @@ struct config {
 	int64_t	 db_write_timeout_ms;	/* a write's wait for the database */
 	int64_t	 db_write_queue;	/* writes that may wait at once; 0: unbounded */
 	int64_t	 min_free_mb;		/* /ready fails below this much free space */
+	/* slow clients (http_deadline.c); 0 disables each */
+	int64_t	 header_timeout_ms;	/* first byte of a request to its last header */
+	int64_t	 body_min_rate;		/* bytes per second, averaged over the body */
+	int64_t	 body_grace_ms;		/* before body_min_rate applies */
 };
 
 /* Reads the configuration from the environment into cfg. Returns 0, or -1

@@ -15,7 +15,7 @@
 static struct prom_family *http_requests, *http_duration, *http_req_size,
     *http_resp_size, *runs_created, *runs_completed, *runs_retried,
     *runs_leased, *runners_registered, *queue_wait, *execution, *total,
-    *peak_memory, *cpu_seconds, *db_unavailable;
+    *peak_memory, *cpu_seconds, *db_unavailable, *slow_clients;
 
 /* Every value the `path` label may take (observability.md §1.2). */
 static const char *const path_labels[] = {
@@ -130,6 +130,9 @@ metrics_init(void)
 	cpu_seconds = histogram("minitower_run_cpu_seconds",
 	    "CPU time (user + system) of a run attempt, as its runner "
 	    "reported it.", l_app_team, 2, cpu_s, NELEM(cpu_s));
+	slow_clients = counter("minitower_http_slow_clients_closed_total",
+	    "Connections closed because the client sent its request too "
+	    "slowly, by reason.", l_reason, 1);
 }
 
 void
@@ -138,7 +141,7 @@ metrics_free(void)
 	struct prom_family **all[] = { &http_requests, &http_duration,
 	    &http_req_size, &http_resp_size, &runs_created, &runs_completed,
 	    &runs_retried, &runs_leased, &runners_registered, &db_unavailable, &queue_wait,
-	    &execution, &total, &peak_memory, &cpu_seconds };
+	    &execution, &total, &peak_memory, &cpu_seconds, &slow_clients };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++) {
@@ -261,6 +264,14 @@ metrics_runner_registered(const char *environment)
 	prom_inc(runners_registered, v);
 }
 
+void
+metrics_slow_client_closed(const char *reason)
+{
+	const char *v[] = { reason };
+
+	prom_inc(slow_clients, v);
+}
+
 double
 metrics_span_s(int64_t from_ms, int64_t to_ms)
 {
@@ -306,7 +317,7 @@ metrics_render(struct buf *out, const struct metrics_gauges *g)
 	struct prom_family *all[] = { http_requests, http_duration,
 	    http_req_size, http_resp_size, runs_created, runs_completed,
 	    runs_retried, runs_leased, runners_registered, queue_wait,
-	    execution, total, peak_memory, cpu_seconds, db_unavailable };
+	    execution, total, peak_memory, cpu_seconds, db_unavailable, slow_clients };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++)

@@ -81,6 +81,11 @@ void metrics_db_unavailable(const char *reason);
  * minitower_runners_registered_total{environment} +1. */
 void metrics_runner_registered(const char *environment);
 
+/* The slow-client watchdog closed a connection (http_deadline.c):
+ * minitower_http_slow_clients_closed_total{reason} +1, reason being
+ * "header_deadline" or "body_rate". */
+void metrics_slow_client_closed(const char *reason);
+
 /* Seconds from from_ms to to_ms (Unix milliseconds), or -1 when either is
  * negative (pass -1 for a NULL timestamp) or the span would be negative, so
  * that the result can go straight into metrics_run_completed(). */
