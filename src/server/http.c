@@ -27,6 +27,8 @@
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
+#include "http_deadline.h"
+#include "http_frame.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -56,6 +58,8 @@ struct hreq {
 	bool		 cors_allowed;
 	bool		 is_upload;
 	bool		 preflight;	/* answered by the CORS layer */
+	bool		 conn_close;	/* bad framing: answer, then close */
+	struct dl_conn	*dl;		/* slow-client slot (http_deadline.c) */
 	bool		 upload_started, upload_done;
 	int		 upload_fd;
 	crypto_hash_sha256_state sha;
@@ -382,6 +386,7 @@ hreq_new(struct MHD_Connection *conn, const char *url, const char *method, bool 
 	h->job.fn = request_job;
 	h->rq.method = method;
 	h->rq.path = xstrdup(url);
+	h->dl = http_deadline_of(conn);
 	h->start_mono_us = mono_ms() * 1000;
 	{
 		struct timespec ts;
@@ -499,7 +504,7 @@ add_common_headers(struct hreq *h, struct MHD_Response *r)
 	}
 	for (i = 0; i < h->rs.nheaders; i++)
 		MHD_add_response_header(r, h->rs.headers[i].name, h->rs.headers[i].value);
-	if (http_shutting_down() || h->too_large)
+	if (http_shutting_down() || h->too_large || h->conn_close)
 		MHD_add_response_header(r, "Connection", "close");
 }
 
@@ -671,6 +676,7 @@ send_response(struct hreq *h)
 	struct MHD_Response *r = build_response(h);
 	enum MHD_Result ret;
 
+	http_deadline_busy(h->dl);
 	MHD_set_connection_option(h->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)60);
 	ret = MHD_queue_response(h->conn, (unsigned)h->sent_status, r);
 	MHD_destroy_response(r);
@@ -771,14 +777,22 @@ cors_origin_allowed(const char *origin)
 	return false;
 }
 
-/* First call: CORS preflight, the early 413, and the upload pre-check.
- * Returns true when a final response is ready (phase PH_DONE). */
+/* First call: framing (http_frame.c), CORS preflight, the early 413, and
+ * the upload pre-check. Returns true when a final response is ready (phase
+ * PH_DONE). */
 static bool
-first_call(struct hreq *h)
+first_call(struct hreq *h, const char *version)
 {
 	const char *origin = http_header(&h->rq, "Origin");
 	const char *ctype;
+	struct err e;
 
+	if (http_frame_check(h->rq.headers, h->rq.nheaders,
+	    strcmp(version, MHD_HTTP_VERSION_1_0) == 0, &e) == -1) {
+		h->conn_close = true;
+		resp_err(&h->rs, &e);
+		return true;
+	}
 	if (cfg->ncors > 0 && origin != NULL && origin[0] != '\0') {
 		h->cors_allowed = cors_origin_allowed(origin);
 		if (strcmp(h->rq.method, "OPTIONS") == 0) {
@@ -831,7 +845,8 @@ uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	size_t i;
 
-	(void)cls; (void)conn;
+	(void)cls;
+	http_deadline_request_line(http_deadline_of(conn));
 	for (i = 0; uri[i] != '\0' && uri[i] != '?'; i++)
 		if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
 			return &nul_path_mark;
@@ -845,18 +860,21 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct hreq *h = *con_cls;
 
-	(void)cls; (void)version;
+	(void)cls;
 	if (h == NULL || (void *)h == &nul_path_mark) {
 		bool nul = h != NULL;
 
 		h = hreq_new(conn, url, method, nul);
 		*con_cls = h;
-		if (!first_call(h))
+		http_deadline_head_done(h->dl);
+		if (!first_call(h, version))
 			return MHD_YES;
 		h->phase = PH_DONE;
 		/* a body still to come is not waited for (api.md §0.10, §1.5.1):
-		 * MHD then skips 100-continue and closes the connection */
-		if (h->content_length > 0 || http_header(&h->rq, "Transfer-Encoding") != NULL)
+		 * MHD then skips 100-continue, reads nothing more and closes the
+		 * connection; a framing error is answered so in every case */
+		if (h->content_length > 0 || http_header(&h->rq, "Transfer-Encoding") != NULL ||
+		    h->conn_close)
 			return send_response(h);
 		return MHD_YES;
 	}
@@ -864,6 +882,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
+		http_deadline_body(h->dl, n);
 		if (h->phase == PH_DONE || h->too_large)
 			return MHD_YES;	/* discarded */
 		if (h->is_upload) {
@@ -889,6 +908,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (h->is_upload)
 		upload_finish(h);
 	h->phase = PH_RUNNING;
+	http_deadline_busy(h->dl);
 	MHD_suspend_connection(conn);
 	queue_request(h);
 	return MHD_YES;
@@ -915,7 +935,8 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	double secs;
 	const char *label;
 
-	(void)cls; (void)conn;
+	(void)cls;
+	http_deadline_idle(http_deadline_of(conn));
 	if (h == NULL || (void *)h == &nul_path_mark)
 		return;
 	*con_cls = NULL;
@@ -986,6 +1007,8 @@ http_start(const struct config *c, struct err *err)
 		flags |= MHD_USE_DUAL_STACK;
 	else if (listen_addr(&ss, &flags, err) == -1)
 		return -1;
+	if (http_deadline_start(cfg, err) == -1)
+		return -1;
 	daemon_ = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL,
 	    access_handler, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
@@ -995,6 +1018,7 @@ http_start(const struct config *c, struct err *err)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_deadline_notify, NULL,
 	    cfg->listen_host != NULL ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END,
 	    (struct sockaddr *)&ss, MHD_OPTION_END);
 	if (daemon_ == NULL)
@@ -1020,6 +1044,7 @@ http_stop(void)
 	/* Anything still suspended now must be resumed before MHD stops. */
 	notify_shutdown();
 	MHD_stop_daemon(daemon_);
+	http_deadline_stop();
 	pool_stop(short_pool);
 	pool_stop(read_pool);
 	pool_stop(runner_pool);
