@@ -9,13 +9,10 @@
  * resumed by notify; streamed log pages are filled on the long pool.
  */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +32,7 @@
 #include "notify.h"
 #include "pool.h"
 #include "routes.h"
+#include "upload.h"
 #include "util.h"
 
 #define NSHORT 4		/* short writes: about two per core */
@@ -60,9 +58,7 @@ struct hreq {
 	bool		 preflight;	/* answered by the CORS layer */
 	bool		 conn_close;	/* bad framing: answer, then close */
 	struct dl_conn	*dl;		/* slow-client slot (http_deadline.c) */
-	bool		 upload_started, upload_done;
-	int		 upload_fd;
-	crypto_hash_sha256_state sha;
+	struct upload	 up;		/* the artifact part (upload.c) */
 	struct MHD_PostProcessor *pp;
 	struct waiter	 waiter;
 	int		 sent_status;
@@ -289,8 +285,7 @@ hreq_free(struct hreq *h)
 		h->rq.state_free(h->rq.state);
 	if (h->pp != NULL)
 		MHD_destroy_post_processor(h->pp);
-	if (h->upload_fd >= 0)
-		close(h->upload_fd);
+	upload_free(&h->up);
 	if (h->rq.upload_path != NULL) {
 		unlink(h->rq.upload_path);
 		free(h->rq.upload_path);
@@ -380,7 +375,7 @@ hreq_new(struct MHD_Connection *conn, const char *url, const char *method, bool 
 
 	atomic_fetch_add(&active_reqs, 1);
 	h->conn = conn;
-	h->upload_fd = -1;
+	upload_init(&h->up, cfg->objects_dir);
 	h->rs.fd = -1;
 	h->rq.conn_priv = h;
 	h->job.fn = request_job;
@@ -693,59 +688,21 @@ post_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filen
 	struct hreq *h = cls;
 
 	(void)kind; (void)content_type; (void)transfer_encoding;
-	if (key == NULL || strcmp(key, "artifact") != 0 || filename == NULL || filename[0] == '\0')
-		return MHD_YES;
-	if (off == 0 && !h->upload_started) {
-		char name[64], path[4096];
-
-		h->upload_started = true;
-		crypto_random_hex16(name);
-		snprintf(path, sizeof(path), "%s/.upload-%s.tmp", cfg->objects_dir, name);
-		h->upload_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (h->upload_fd < 0) {
-			h->rq.upload_io_error = true;
-			return MHD_YES;
-		}
-		h->rq.upload_path = xstrdup(path);
-		crypto_hash_sha256_init(&h->sha);
-	} else if (off == 0 || h->upload_done) {
-		h->upload_done = true;	/* a later artifact part: ignored */
-		return MHD_YES;
-	}
-	if (h->upload_fd >= 0 && size > 0) {
-		size_t done = 0;
-
-		crypto_hash_sha256_update(&h->sha, (const unsigned char *)data, size);
-		while (done < size) {
-			ssize_t w = write(h->upload_fd, data + done, size - done);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				h->rq.upload_io_error = true;
-				break;
-			}
-			done += (size_t)w;
-		}
-	}
+	upload_part(&h->up, key, filename, data, off, size);
 	return MHD_YES;
 }
 
 static void
-upload_finish(struct hreq *h)
+upload_done(struct hreq *h)
 {
-	unsigned char d[crypto_hash_sha256_BYTES];
-
 	if (h->pp != NULL) {
 		MHD_destroy_post_processor(h->pp);
 		h->pp = NULL;
 	}
-	if (h->upload_fd >= 0) {
-		crypto_hash_sha256_final(&h->sha, d);
-		hex_encode(d, sizeof(d), h->rq.upload_sha256);
-		if (close(h->upload_fd) != 0)
-			h->rq.upload_io_error = true;
-		h->upload_fd = -1;
-	}
+	h->rq.upload_path = upload_finish(&h->up);
+	memcpy(h->rq.upload_sha256, h->up.sha256, sizeof(h->rq.upload_sha256));
+	if (h->up.io_error)
+		h->rq.upload_io_error = true;
 }
 
 static void
@@ -906,7 +863,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return send_response(h);
 	}
 	if (h->is_upload)
-		upload_finish(h);
+		upload_done(h);
 	h->phase = PH_RUNNING;
 	http_deadline_busy(h->dl);
 	MHD_suspend_connection(conn);
