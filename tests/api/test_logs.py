@@ -62,6 +62,7 @@ SERVER_MSGS = {
     "run cancel requested": ["run_id", "attempt_no", "team", "app"],
     "run requeued": ["run_id", "attempt_no", "team", "app", "reason"],
     "run finished": ["run_id", "attempt_no", "team", "app", "status", "reason"],
+    "slow client closed": ["reason", "client_addr", "elapsed_ms", "bytes"],   # docs/http.md
 }
 RUNNER_MSGS = {
     "config error": ERR, "runner error": ERR,

@@ -127,6 +127,14 @@ def upload_below_the_rate_is_cut(s):
     finally:
         so.close()
     assert took is not None and 1.0 <= took <= 3.0, took
+    objects = os.path.join(s.dir, "objects")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2:
+        left = [n for n in os.listdir(objects) if n.startswith(".upload-")]
+        if not left:
+            break
+        time.sleep(0.05)
+    assert not left, "temporary upload files left: %r" % left
 
 
 @tap.test
