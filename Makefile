@@ -4,6 +4,7 @@
 #   make SAN=address check / make SAN=thread check   the same under sanitizers
 #   make conformance     the TOML (toml-test) and JSON-Schema conformance suites
 #   make ui              build the web UI into frontend/dist
+#   make fuzz            run every libFuzzer target FUZZ_TIME seconds (docs/fuzzing.md)
 #   make bench           the benchmarks of docs/performance.md (slow; not part of check)
 CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson libcurl libarchive libsodium
@@ -113,6 +114,9 @@ bench: all
 	sh bench/run.sh normal
 	sh bench/runner_latency.sh
 	sh bench/runner_latency.sh sandbox
+
+# libFuzzer targets: make fuzz (docs/fuzzing.md); build-tests builds them.
+include tests/fuzz/fuzz.mk
 
 .PHONY: all check conformance build-tests ui clean bench
 .SECONDARY:

@@ -2,7 +2,7 @@
 # Runs every test suite and ends with one line: "N passed, M failed[, K skipped]".
 # Each suite program speaks TAP ("ok ..." / "not ok ..." / "# SKIP"); a program
 # that exits non-zero without reporting a failure counts as one failure.
-# Usage: tests/run-all.sh [suite...]   suites: unit conformance api e2e frontend
+# Usage: tests/run-all.sh [suite...]   suites: unit fuzz conformance api e2e frontend
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -10,7 +10,7 @@ cd "$top"
 export MT_BIN MT_BUILD MT_SAN
 logdir=$MT_BUILD/test-logs
 mkdir -p "$logdir"
-suites=${*:-unit conformance api e2e frontend}
+suites=${*:-unit fuzz conformance api e2e frontend}
 pass=0 fail=0 skip=0
 
 # run NAME TIMEOUT CMD...: runs one test program, tallies its TAP output.
@@ -44,6 +44,15 @@ for suite in $suites; do
 		for t in "$MT_BUILD"/tests/test_*; do
 			[ -x "$t" ] || continue
 			CMOCKA_MESSAGE_OUTPUT=TAP run "unit/$(basename "$t")" 600 "$t"
+		done ;;
+	fuzz)	# each libFuzzer target for 10 s (docs/fuzzing.md); clang ASan builds
+		if ! command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1; then
+			run "fuzz" 10 echo "ok - fuzz # SKIP clang missing"
+			continue
+		fi
+		for t in tests/fuzz/fuzz_*.c; do
+			run "fuzz/$(basename "$t" .c)" 120 sh tests/fuzz/run.sh -t 10 "$(basename "$t" .c)"
+			sed -n 's/^ok [0-9]* - /    /p' "$log"	# the execs, for docs/fuzzing.md
 		done ;;
 	conformance)
 		for t in "$MT_BUILD"/tools/conformance_*; do

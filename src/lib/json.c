@@ -59,10 +59,63 @@ depth_ok(const json_t *v, int depth)
 	return 1;
 }
 
+/* A copy of data[0..len) in which every integer literal outside int64 range
+ * (outside strings) has ".0" appended, so that jansson reads it as the double
+ * it stands for: our encoder writes integral doubles up to 1e21 without a
+ * fraction (api.md §0.3), and what it writes must decode again. */
+static void
+widen_big_ints(const char *data, size_t len, struct buf *out)
+{
+	size_t i = 0, j;
+	int64_t v;
+
+	while (i < len) {
+		if (data[i] == '"') {
+			for (j = i + 1; j < len && data[j] != '"'; j++)
+				if (data[j] == '\\')
+					j++;
+			j = j < len ? j + 1 : len;
+		} else if (data[i] == '-' || isdigit((unsigned char)data[i])) {
+			for (j = i + 1; j < len && isdigit((unsigned char)data[j]); j++)
+				;
+			if (j < len && strchr(".eE", data[j]) != NULL)
+				while (j < len && strchr(".eE+-0123456789", data[j]) != NULL)
+					j++;
+			else if (parse_i64n(data + i, j - i, &v) == -2) {
+				buf_add(out, data + i, j - i);
+				buf_adds(out, ".0");
+				i = j;
+				continue;
+			}
+		} else {
+			j = i + 1;
+		}
+		buf_add(out, data + i, j - i);
+		i = j;
+	}
+}
+
+static json_t *
+load(const char *data, size_t len)
+{
+	size_t flags = JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL;
+	json_error_t jerr;
+	struct buf wide;
+	json_t *v = json_loadb(data, len, flags, &jerr);
+
+	if (v != NULL || json_error_code(&jerr) != json_error_numeric_overflow)
+		return v;
+	buf_init(&wide, 2 * len + 16);
+	widen_big_ints(data, len, &wide);
+	if (buf_ok(&wide))
+		v = json_loadb(buf_str(&wide), wide.len, flags, &jerr);
+	buf_free(&wide);
+	return v;
+}
+
 int
 json_decode(const char *data, size_t len, bool empty_ok, json_t **out)
 {
-	json_error_t jerr;
 	json_t *v;
 	size_t i;
 
@@ -75,7 +128,7 @@ json_decode(const char *data, size_t len, bool empty_ok, json_t **out)
 		*out = json_object();
 		return 0;
 	}
-	v = json_loadb(data, len, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
+	v = load(data, len);
 	if (v == NULL)
 		return -1;
 	if (!depth_ok(v, 1)) {

@@ -17,7 +17,10 @@
 
 /* Decodes the first JSON value of data[0..len). An empty or all-whitespace
  * body gives -1 unless empty_ok (then *out is {}); "null" gives {}. Depth
- * over 512 is an error. Returns 0 with *out (caller decrefs), or -1. */
+ * over 512 is an error. An integer literal outside int64 becomes a real
+ * (json_encode writes 1e20 as 100000000000000000000), so an integer field
+ * read with json_get_int rejects it as the wrong type. Returns 0 with *out
+ * (caller decrefs), or -1. */
 int json_decode(const char *data, size_t len, bool empty_ok, json_t **out);
 
 /* Looks up field name in object o with ASCII case folding, the last matching

@@ -1,9 +1,11 @@
 /*
  * sse: the Server-Sent Events parser (WHATWG "interpreting an event stream")
  * and a follower that reads a stream over the shared HTTP client, resumes
- * with Last-Event-ID after a drop, and backs off between attempts. The
- * parser never sees the transport, so tests feed it arbitrary byte chunks.
+ * with Last-Event-ID after a drop, and backs off between attempts; also the
+ * encoder of one event that minitowerd's log stream writes. The parser never
+ * sees the transport, so tests feed it arbitrary byte chunks.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -151,6 +153,29 @@ sse_parser_feed(struct sse_parser *p, const char *data, size_t len, struct err *
 			return rc;
 	}
 	return 0;
+}
+
+int
+sse_encode_event(struct buf *out, const char *type, int64_t id, const char *data, size_t len)
+{
+	size_t i = 0, j;
+
+	assert(type[0] != '\0' && strpbrk(type, "\r\n") == NULL);
+	buf_addf(out, "event: %s\n", type);
+	if (id >= 0)
+		buf_addf(out, "id: %lld\n", (long long)id);
+	for (;;) {
+		for (j = i; j < len && data[j] != '\n' && data[j] != '\r'; j++)
+			;
+		buf_adds(out, "data: ");
+		buf_add(out, data + i, j - i);
+		buf_addc(out, '\n');
+		if (j == len)
+			break;
+		i = j + (data[j] == '\r' && j + 1 < len && data[j + 1] == '\n' ? 2 : 1);
+	}
+	buf_addc(out, '\n');
+	return buf_ok(out) ? 0 : -1;
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "client.h"
@@ -49,6 +50,15 @@ void sse_parser_reset(struct sse_parser *p);
  * parser (the rest of the chunk is not parsed); or -1 with err when a line or
  * an event's data exceeds the maximum. */
 int sse_parser_feed(struct sse_parser *p, const char *data, size_t len, struct err *err);
+
+/* Appends one event to out as the server sends it: "event: <type>", then
+ * "id: <id>" when id >= 0, one "data: " line per line of data[0..len) (a
+ * CR, LF or CRLF in data starts a new line, as the parser will read it),
+ * and the blank line that dispatches it. type is non-empty and holds no CR,
+ * LF or NUL (a programmer error otherwise). Returns 0, or -1 when out
+ * overflowed. */
+int sse_encode_event(struct buf *out, const char *type, int64_t id, const char *data,
+    size_t len);
 
 enum sse_outcome {
 	SSE_STOPPED,	/* on_event returned non-zero (see stop) */

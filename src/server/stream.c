@@ -15,6 +15,7 @@
 #include "encode.h"
 #include "json.h"
 #include "notify.h"
+#include "sse.h"
 #include "store.h"
 #include "util.h"
 
@@ -39,15 +40,17 @@ struct sse {
 
 static const char *const freeform[] = { "input", NULL };
 
+/* The JSON holds no raw CR or LF, so it stays one data line (fuzz_sse). */
 static void
 event_json(struct buf *out, const char *event, int64_t id, const json_t *v)
 {
-	buf_addf(out, "event: %s\n", event);
-	if (id >= 0)
-		buf_addf(out, "id: %lld\n", (long long)id);
-	buf_adds(out, "data: ");
-	json_encode(out, v, freeform, false);
-	buf_adds(out, "\n\n");
+	struct buf data;
+
+	buf_init(&data, out->max);
+	json_encode(&data, v, freeform, false);
+	if (sse_encode_event(out, event, id, buf_str(&data), data.len) == -1 || !buf_ok(&data))
+		out->overflow = true;
+	buf_free(&data);
 }
 
 static void

@@ -160,6 +160,7 @@ test_json_decode_rules(void **state)
 	json_t *v = NULL;
 	size_t n;
 	char deep[2000];
+	int64_t i64;
 	int i;
 
 	(void)state;
@@ -186,6 +187,17 @@ test_json_decode_rules(void **state)
 	json_decref(v);
 	assert_int_equal(json_decode("\"\\ud800\"", 8, false, &v), -1);
 	assert_int_equal(json_decode("[1e999]", 7, false, &v), -1);
+	/* what json_encode writes for 1e20 reads back, as a real (fuzz_json) */
+	assert_int_equal(json_decode("{\"a\":\"9\\\"1\",\"x\":-100000000000000000000}",
+	    strlen("{\"a\":\"9\\\"1\",\"x\":-100000000000000000000}"), false, &v), 0);
+	assert_true(json_is_real(json_object_get(v, "x")));
+	assert_true(json_real_value(json_object_get(v, "x")) == -1e20);
+	assert_int_equal(json_get_int(v, "x", &i64), -1);
+	assert_string_equal(json_string_value(json_object_get(v, "a")), "9\"1");
+	json_decref(v);
+	assert_int_equal(json_decode("[9223372036854775807]", 21, false, &v), 0);
+	assert_true(json_is_integer(json_array_get(v, 0)));
+	json_decref(v);
 	for (i = 0; i < 513; i++)
 		deep[i] = '[';
 	for (i = 0; i < 513; i++)
