@@ -30,6 +30,7 @@ FUZZ_SRC_fuzz_archive   := src/lib/archive.c src/lib/towerfile.c src/lib/towerfi
 FUZZ_SRC_fuzz_routes    := $(FUZZ_SERVER)
 FUZZ_SRC_fuzz_json      := $(FUZZ_JSON)
 FUZZ_SRC_fuzz_linesplit := src/runner/linesplit.c
+FUZZ_SRC_fuzz_multipart := src/server/upload.c src/lib/crypto.c $(FUZZ_BASE)
 FUZZ_SRC_fuzz_sse       := src/lib/sse.c src/lib/client.c src/server/encode.c src/server/encode_run.c \
                            $(FUZZ_JSON)
 

@@ -25,6 +25,7 @@ shift $((OPTIND - 1))
 max_len() {
 	case $1 in
 	fuzz_archive) echo 32768 ;;
+	fuzz_multipart) echo 16384 ;;
 	*) echo 4096 ;;
 	esac
 }
