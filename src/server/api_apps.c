@@ -144,6 +144,18 @@ fsync_path(const char *path)
 	return rc;
 }
 
+/* The artifact could not be written: a full disk (or quota) is 503 with
+ * Retry-After, since space may come back; anything else 500. */
+static void
+store_failed(struct resp *rs, int errnum)
+{
+	if (errnum == ENOSPC || errnum == EDQUOT) {
+		resp_error(rs, ERR_UNAVAILABLE, "failed to store artifact: no space left on device");
+		return;
+	}
+	resp_error(rs, ERR_INTERNAL, "failed to store artifact");
+}
+
 /* Moves the accepted upload to <objects>/<app_id>/<uuid>.tar.gz; *key gets
  * the object key (caller frees). */
 static int
@@ -258,13 +270,12 @@ api_version_upload(struct req *rq, struct resp *rs)
 		resp_error(rs, ERR_INVALID, "invalid multipart form");
 		return;
 	}
-	if (rq->upload_path == NULL) {
-		resp_error(rs, rq->upload_io_error ? ERR_INTERNAL : ERR_INVALID,
-		    rq->upload_io_error ? "failed to store artifact" : "artifact file is required");
+	if (rq->upload_path == NULL && !rq->upload_io_error) {
+		resp_error(rs, ERR_INVALID, "artifact file is required");
 		return;
 	}
 	if (rq->upload_io_error) {
-		resp_error(rs, ERR_INTERNAL, "failed to store artifact");
+		store_failed(rs, rq->upload_errno);
 		return;
 	}
 	if (archive_inspect(rq->upload_path, &lim, &info, &err) == -1) {
@@ -278,7 +289,7 @@ api_version_upload(struct req *rq, struct resp *rs)
 		goto out;
 	}
 	if (store_blob(rq, &key) == -1) {
-		resp_error(rs, ERR_INTERNAL, "failed to store artifact");
+		store_failed(rs, errno);
 		goto out;
 	}
 	fill_version(&v, rq, tf, &info, key);

@@ -701,8 +701,10 @@ upload_done(struct hreq *h)
 	}
 	h->rq.upload_path = upload_finish(&h->up);
 	memcpy(h->rq.upload_sha256, h->up.sha256, sizeof(h->rq.upload_sha256));
-	if (h->up.io_error)
+	if (h->up.io_error) {
 		h->rq.upload_io_error = true;
+		h->rq.upload_errno = h->up.io_errno;
+	}
 }
 
 static void

@@ -66,6 +66,7 @@ struct req {
 	char		 upload_sha256[65];
 	bool		 upload_bad_form;
 	bool		 upload_io_error;
+	int		 upload_errno;		/* errno of the failed write, 0 if none */
 	int64_t		 upload_app_id;		/* from the pre-check */
 	/* long-poll state kept across re-runs of the handler */
 	enum wake_reason wake;

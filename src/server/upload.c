@@ -24,6 +24,16 @@ upload_init(struct upload *u, const char *dir)
 	u->fd = -1;
 }
 
+/* Notes a failure to write the temp file, keeping the first errno (a full
+ * disk answers 503, anything else 500). */
+static void
+failed(struct upload *u)
+{
+	if (!u->io_error)
+		u->io_errno = errno;
+	u->io_error = true;
+}
+
 static void
 begin(struct upload *u)
 {
@@ -34,7 +44,7 @@ begin(struct upload *u)
 	snprintf(path, sizeof(path), "%s/.upload-%s.tmp", u->dir, name);
 	u->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (u->fd < 0) {
-		u->io_error = true;
+		failed(u);
 		return;
 	}
 	u->path = xstrdup(path);
@@ -53,7 +63,7 @@ append(struct upload *u, const char *data, size_t size)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			u->io_error = true;
+			failed(u);
 			return;
 		}
 		done += (size_t)w;
@@ -86,7 +96,7 @@ upload_finish(struct upload *u)
 		crypto_hash_sha256_final(&u->sha, d);
 		hex_encode(d, sizeof(d), u->sha256);
 		if (close(u->fd) != 0)
-			u->io_error = true;
+			failed(u);
 		u->fd = -1;
 	}
 	path = u->path;

@@ -18,6 +18,7 @@ struct upload {
 	bool		 started;	/* the artifact part began */
 	bool		 ignoring;	/* a later artifact part: dropped */
 	bool		 io_error;	/* the temp file could not be written */
+	int		 io_errno;	/* the errno of the first such failure */
 	int		 fd;
 	char		*path;		/* temp file, owned until upload_finish */
 	crypto_hash_sha256_state sha;
