@@ -48,8 +48,8 @@ void identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
 void identity_job_clear(const struct identity *id);
 
 /* Handles a job file left by a previous process: kills the group (unless
- * its id was reused), removes its run directory (unmounting a disk_mb
- * tmpfs), releases the run, removes the file. */
+ * its id was reused), releases the run, removes the file. Its run
+ * directory is left to workspace_sweep, which runs next. */
 void identity_recover(const struct identity *id, const struct config *cfg);
 
 void identity_free(struct identity *id);

@@ -387,7 +387,8 @@ prepare(struct run *r)
 		return -1;
 	}
 	err_clear(&err);
-	if (workspace_create(&r->w, &r->ag->cfg, r->li->run_id, r->li->input, &err) != 0) {
+	if (workspace_create(&r->w, &r->ag->cfg, r->ag->id.id, r->li->run_id, r->li->input,
+	    &err) != 0) {
 		log_error("workspace creation failed", "error=%s", err.msg);
 		logship_runner_line(r->ls, "failed to create workspace");
 		set_result(r, "failed", NO_EXIT_CODE, "failed to create workspace");
@@ -642,6 +643,7 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	    ag->wake_fd, &ag->drain);
 	lease_begin(&r.rs.lease, t_sent, remaining);
 	r.python = !ends_with_ci(li->entrypoint, ".sh");
+	workspace_hold(&ag->holds, li->run_id);
 	if (start(&r) != 0)
 		goto out;
 	r.ls = logship_start(&r.rs, ag->ship_http);
@@ -666,6 +668,7 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	if (r.vr.added)
 		venv_evict(&ag->cfg);
 out:
+	workspace_unhold(&ag->holds, li->run_id);
 	logship_finish(r.ls, mono_ms());
 	heartbeat_stop(r.hb);
 	runstate_destroy(&r.rs);
