@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "crashpoint.h"
 #include "heartbeat.h"
 #include "jobenv.h"
 #include "json.h"
@@ -201,9 +202,10 @@ finish(struct run *r)
 		log_warn("stale lease, skipping result", NULL);
 		r->out = OUT_NONE;
 	}
-	if (r->out == OUT_RESULT)
+	if (r->out == OUT_RESULT) {
+		CRASH_POINT("result");	/* the outcome is known, not yet sent */
 		submit_result(r);
-	else if (r->out == OUT_RELEASE)
+	} else if (r->out == OUT_RELEASE)
 		run_release(r->ag, &r->rs);
 	runstate_set_result_sent(&r->rs);
 	heartbeat_stop(r->hb);
@@ -644,6 +646,7 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	lease_begin(&r.rs.lease, t_sent, remaining);
 	r.python = !ends_with_ci(li->entrypoint, ".sh");
 	workspace_hold(&ag->holds, li->run_id);
+	CRASH_POINT("lease");
 	if (start(&r) != 0)
 		goto out;
 	r.ls = logship_start(&r.rs, ag->ship_http);

@@ -24,6 +24,7 @@
 
 #include "archive.h"
 #include "call.h"
+#include "crashpoint.h"
 #include "jobenv.h"
 #include "log.h"
 #include "spawn.h"
@@ -192,6 +193,7 @@ download_sink(void *arg, const char *p, size_t n)
 		}
 		off += (size_t)w;
 	}
+	CRASH_POINT("download");
 	return 0;
 }
 
@@ -291,8 +293,10 @@ workspace_unpack(struct workspace *w, const struct config *cfg,
 			rc = WS_ABORTED;
 			break;
 		}
-		if (poll(&pf, 1, 20) <= 0)
+		if (poll(&pf, 1, 20) <= 0) {
+			CRASH_POINT("unpack");	/* the child is still extracting */
 			continue;
+		}
 		n = read(p[0], msg + len, sizeof(msg) - 1 - len);
 		if (n <= 0)
 			break;
