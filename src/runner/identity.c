@@ -279,8 +279,10 @@ identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
 	buf_addf(&b, "{\"pgid\":%d,\"start_time\":%lld,\"run_id\":%lld,\"lease_token\":",
 	    (int)pgid, (long long)identity_start_time(pgid), (long long)run_id);
 	json_encode_str(&b, lease_token, strlen(lease_token));
-	buf_adds(&b, ",\"run_dir\":");
-	json_encode_str(&b, run_dir, strlen(run_dir));
+	if (run_dir != NULL) {
+		buf_adds(&b, ",\"run_dir\":");
+		json_encode_str(&b, run_dir, strlen(run_dir));
+	}
 	buf_adds(&b, "}\n");
 	(void)write_atomic(id->job_path, b.data, b.len, false);
 	buf_free(&b);

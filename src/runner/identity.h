@@ -40,8 +40,9 @@ int identity_register(struct identity *id, const struct config *cfg,
 /* Forgets the token and deletes the identity file (after a 401). */
 void identity_drop(struct identity *id);
 
-/* Writes the job file for a job whose outer process (group leader) is
- * pgid, running in the run directory run_dir. */
+/* Writes the job file of run_id: at the lease with pgid 0 and run_dir
+ * NULL, then for the job whose outer process (group leader) is pgid,
+ * running in the run directory run_dir. */
 void identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
     const char *lease_token, const char *run_dir);
 /* Removes the job file. */

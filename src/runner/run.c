@@ -646,6 +646,9 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	lease_begin(&r.rs.lease, t_sent, remaining);
 	r.python = !ends_with_ci(li->entrypoint, ".sh");
 	workspace_hold(&ag->holds, li->run_id);
+	/* A restart releases the run at once from here on, not only once the
+	 * job exists (runner.md §2, extended: docs/runner.md). */
+	identity_job_save(&ag->id, 0, li->run_id, li->lease_token, NULL);
 	CRASH_POINT("lease");
 	if (start(&r) != 0)
 		goto out;
@@ -667,10 +670,10 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	finish(&r);
 	workspace_destroy(&r.w);
 	contain_end(&r.ct);
-	identity_job_clear(&ag->id);
 	if (r.vr.added)
 		venv_evict(&ag->cfg);
 out:
+	identity_job_clear(&ag->id);
 	workspace_unhold(&ag->holds, li->run_id);
 	logship_finish(r.ls, mono_ms());
 	heartbeat_stop(r.hb);
