@@ -99,6 +99,11 @@ load_durations(struct config *c, const char *(*get)(const char *), struct err *e
 		return -1;
 	if (c->setup_timeout_ms <= 0)
 		return err_set(err, ERR_INVALID, "MINITOWER_SETUP_TIMEOUT must be > 0");
+	if (duration(get, "MINITOWER_WORKSPACE_SWEEP_INTERVAL", "10m", &c->sweep_interval_ms,
+	    err) != 0)
+		return -1;
+	if (c->sweep_interval_ms < 0)
+		return err_set(err, ERR_INVALID, "MINITOWER_WORKSPACE_SWEEP_INTERVAL must be >= 0");
 	return 0;
 }
 

@@ -29,6 +29,7 @@ struct config {
 	int64_t	 kill_grace_ms;		/* <= 0: SIGKILL at once */
 	int64_t	 drain_timeout_ms;
 	int64_t	 setup_timeout_ms;
+	int64_t	 sweep_interval_ms;	/* stale workspaces; 0: at start-up only */
 	bool	 venv_cache;
 	int64_t	 venv_cache_max;
 	int64_t	 max_expanded;

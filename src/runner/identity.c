@@ -11,13 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "call.h"
 #include "identity.h"
-#include "tree.h"
 #include "json.h"
 #include "lease.h"
 #include "client.h"
@@ -281,8 +279,10 @@ identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
 	buf_addf(&b, "{\"pgid\":%d,\"start_time\":%lld,\"run_id\":%lld,\"lease_token\":",
 	    (int)pgid, (long long)identity_start_time(pgid), (long long)run_id);
 	json_encode_str(&b, lease_token, strlen(lease_token));
-	buf_adds(&b, ",\"run_dir\":");
-	json_encode_str(&b, run_dir, strlen(run_dir));
+	if (run_dir != NULL) {
+		buf_adds(&b, ",\"run_dir\":");
+		json_encode_str(&b, run_dir, strlen(run_dir));
+	}
 	buf_adds(&b, "}\n");
 	(void)write_atomic(id->job_path, b.data, b.len, false);
 	buf_free(&b);
@@ -320,7 +320,7 @@ identity_recover(const struct identity *id, const struct config *cfg)
 	char *text = slurp(id->job_path, 64 * 1024);
 	json_t *j;
 	json_int_t pgid, start, run_id;
-	const char *lease, *dir;
+	const char *lease;
 
 	if (text == NULL)
 		return;
@@ -330,18 +330,12 @@ identity_recover(const struct identity *id, const struct config *cfg)
 	start = json_integer_value(json_object_get(j, "start_time"));
 	run_id = json_integer_value(json_object_get(j, "run_id"));
 	lease = json_string_value(json_object_get(j, "lease_token"));
-	dir = json_string_value(json_object_get(j, "run_dir"));
 	if (pgid > 1) {
 		int64_t now_start = identity_start_time((pid_t)pgid);
 
 		/* Skip only when the leader's number was reused by another process. */
 		if (now_start < 0 || now_start == start)
 			kill(-(pid_t)pgid, SIGKILL);
-	}
-	if (dir != NULL && strncmp(dir, cfg->tmpdir, strlen(cfg->tmpdir)) == 0 &&
-	    strstr(dir, "/minitower-run-") != NULL) {
-		(void)umount2(dir, MNT_DETACH);
-		(void)tree_remove(dir);
 	}
 	if (run_id > 0 && lease != NULL) {
 		release_left_run(id, cfg, run_id, lease);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "crashpoint.h"
 #include "json.h"
 #include "logship.h"
 #include "client.h"
@@ -259,6 +260,8 @@ ship_main(void *arg)
 			if (stop_at > budget)
 				stop_at = budget;
 			send_batch(ls, batch, n, stop_at);
+			if (n == LOGSHIP_BATCH_MAX)
+				CRASH_POINT("logs");	/* between two batches */
 		}
 		for (i = 0; i < n; i++)
 			free(batch[i].line);

@@ -3,6 +3,7 @@
  * (§3) and draining on SIGTERM/SIGINT (§9). Signals are handled by one
  * thread with sigwait; it counts them, records when draining began, SIGKILLs
  * the job on the third, and wakes the main thread through the eventfd.
+ * A sweep thread removes the runner's own stale run directories on a timer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -211,6 +212,29 @@ scrub_env(void)
 		explicit_bzero(v, strlen(v));
 }
 
+/* Removes the run directories killed processes of this runner left under
+ * TMPDIR; the start-up sweep always reports its count. */
+static void
+sweep(struct agent *ag, bool at_start)
+{
+	int n = workspace_sweep(&ag->cfg, ag->id.id, &ag->holds);
+
+	if (at_start || n > 0)
+		log_info("stale workspaces swept", "count=%d", (int64_t)n);
+}
+
+/* Every MINITOWER_WORKSPACE_SWEEP_INTERVAL until a drain; the runs in hand
+ * are held, so their directories are skipped. */
+static void *
+sweep_main(void *arg)
+{
+	struct agent *ag = arg;
+
+	while (call_sleep(ag->cfg.sweep_interval_ms, draining, ag))
+		sweep(ag, false);
+	return NULL;
+}
+
 static void
 startup(struct agent *ag)
 {
@@ -237,6 +261,9 @@ startup(struct agent *ag)
 	if (cgroup_recover(&ag->sb.cg) > 0)
 		log_warn("killed processes left by a previous process", NULL);
 	identity_recover(&ag->id, &ag->cfg);
+	/* After the recovery, which removes the directory of the job it
+	 * released itself. */
+	sweep(ag, true);
 	log_info("runner started", "name=%s", ag->cfg.name);
 }
 
@@ -245,9 +272,9 @@ main(void)
 {
 	static struct agent ag;
 	struct err err;
-	pthread_t sig_thread;
+	pthread_t sig_thread, sweep_thread;
+	bool warned_409 = false, sweeping = false;
 	sigset_t set;
-	bool warned_409 = false;
 
 	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -273,6 +300,7 @@ main(void)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_mutex_init(&ag.http_mu, NULL);
+	workspace_holds_init(&ag.holds);
 	ag.http = client_new(ag.cfg.server_url);
 	ag.hb_http = client_new(ag.cfg.server_url);
 	ag.ship_http = client_new(ag.cfg.server_url);
@@ -280,9 +308,13 @@ main(void)
 		fatal_runner(&ag, "cannot start the signal thread");
 	pthread_detach(sig_thread);
 	startup(&ag);
+	if (ag.cfg.sweep_interval_ms > 0)
+		sweeping = pthread_create(&sweep_thread, NULL, sweep_main, &ag) == 0;
 	while (atomic_load(&ag.drain) == 0)
 		lease_once(&ag, &warned_409);
 	log_info("shutting down", NULL);
+	if (sweeping)
+		pthread_join(sweep_thread, NULL);
 	pthread_mutex_lock(&ag.http_mu);	/* a late signal must not interrupt a freed client */
 	client_free(ag.http);
 	ag.http = NULL;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crashpoint.h"
 #include "jail.h"
 #include "log.h"
 #include "run.h"
@@ -71,6 +72,7 @@ read_stream(struct stream *s)
 		return;
 	n = read(s->fd, s->buf, sizeof(s->buf));
 	if (n > 0) {
+		CRASH_POINT("run");	/* the job is running: it wrote */
 		s->off = 0;
 		s->len = (size_t)n;
 		s->ts = now_ms();

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "crashpoint.h"
 #include "heartbeat.h"
 #include "jobenv.h"
 #include "json.h"
@@ -201,9 +202,10 @@ finish(struct run *r)
 		log_warn("stale lease, skipping result", NULL);
 		r->out = OUT_NONE;
 	}
-	if (r->out == OUT_RESULT)
+	if (r->out == OUT_RESULT) {
+		CRASH_POINT("result");	/* the outcome is known, not yet sent */
 		submit_result(r);
-	else if (r->out == OUT_RELEASE)
+	} else if (r->out == OUT_RELEASE)
 		run_release(r->ag, &r->rs);
 	runstate_set_result_sent(&r->rs);
 	heartbeat_stop(r->hb);
@@ -387,7 +389,8 @@ prepare(struct run *r)
 		return -1;
 	}
 	err_clear(&err);
-	if (workspace_create(&r->w, &r->ag->cfg, r->li->run_id, r->li->input, &err) != 0) {
+	if (workspace_create(&r->w, &r->ag->cfg, r->ag->id.id, r->li->run_id, r->li->input,
+	    &err) != 0) {
 		log_error("workspace creation failed", "error=%s", err.msg);
 		logship_runner_line(r->ls, "failed to create workspace");
 		set_result(r, "failed", NO_EXIT_CODE, "failed to create workspace");
@@ -642,6 +645,11 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	    ag->wake_fd, &ag->drain);
 	lease_begin(&r.rs.lease, t_sent, remaining);
 	r.python = !ends_with_ci(li->entrypoint, ".sh");
+	workspace_hold(&ag->holds, li->run_id);
+	/* A restart releases the run at once from here on, not only once the
+	 * job exists (runner.md §2, extended: docs/runner.md). */
+	identity_job_save(&ag->id, 0, li->run_id, li->lease_token, NULL);
+	CRASH_POINT("lease");
 	if (start(&r) != 0)
 		goto out;
 	r.ls = logship_start(&r.rs, ag->ship_http);
@@ -662,10 +670,11 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	finish(&r);
 	workspace_destroy(&r.w);
 	contain_end(&r.ct);
-	identity_job_clear(&ag->id);
 	if (r.vr.added)
 		venv_evict(&ag->cfg);
 out:
+	identity_job_clear(&ag->id);
+	workspace_unhold(&ag->holds, li->run_id);
 	logship_finish(r.ls, mono_ms());
 	heartbeat_stop(r.hb);
 	runstate_destroy(&r.rs);

@@ -42,6 +42,7 @@ struct agent {
 	atomic_int	 drain;		/* signals received: 0, 1, 2, 3+ */
 	_Atomic int64_t	 drain_started;	/* monotonic ms of the first signal */
 	atomic_int	 job_pgid;	/* the running job's outer process, 0 when none */
+	struct workspace_holds holds;	/* runs in hand: the sweep skips them */
 };
 
 /* The fields of a lease response the runner uses. */

@@ -20,6 +20,7 @@
 
 #include "call.h"
 #include "contain.h"
+#include "crashpoint.h"
 #include "log.h"
 #include "tree.h"
 #include "util.h"
@@ -273,6 +274,8 @@ build(struct venv_run *vr, const char *dir, bool have_req, bool cached,
 	rc = make_owned_dir(vr, dir, errbuf, errsz);
 	if (rc == 0)
 		rc = run_build(vr, dir, venv_argv, errbuf, errsz);
+	if (rc == 0)
+		CRASH_POINT("venv");	/* created, pip not yet run */
 	if (rc == 0 && have_req) {
 		*stage = VENV_STAGE_INSTALL;
 		vr->line(vr->abort_arg, "installing dependencies from requirements.txt");

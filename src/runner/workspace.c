@@ -4,6 +4,8 @@
  * The unpacking child reports its error text through a pipe and is killed
  * when the run is aborted.
  */
+#include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -22,6 +24,7 @@
 
 #include "archive.h"
 #include "call.h"
+#include "crashpoint.h"
 #include "jobenv.h"
 #include "log.h"
 #include "spawn.h"
@@ -79,10 +82,11 @@ workspace_full(const struct workspace *w)
 }
 
 int
-workspace_create(struct workspace *w, const struct config *cfg, int64_t run_id,
-    const json_t *input, struct err *err)
+workspace_create(struct workspace *w, const struct config *cfg, const char *runner_id,
+    int64_t run_id, const json_t *input, struct err *err)
 {
-	char *tmpl = xasprintf("%s/minitower-run-%lld-XXXXXX", cfg->tmpdir, (long long)run_id);
+	char *tmpl = xasprintf("%s/minitower-run-%lld-%s-XXXXXX", cfg->tmpdir, (long long)run_id,
+	    runner_id);
 	struct buf b;
 	int rc = -1;
 
@@ -189,6 +193,7 @@ download_sink(void *arg, const char *p, size_t n)
 		}
 		off += (size_t)w;
 	}
+	CRASH_POINT("download");
 	return 0;
 }
 
@@ -288,8 +293,10 @@ workspace_unpack(struct workspace *w, const struct config *cfg,
 			rc = WS_ABORTED;
 			break;
 		}
-		if (poll(&pf, 1, 20) <= 0)
+		if (poll(&pf, 1, 20) <= 0) {
+			CRASH_POINT("unpack");	/* the child is still extracting */
 			continue;
+		}
 		n = read(p[0], msg + len, sizeof(msg) - 1 - len);
 		if (n <= 0)
 			break;
@@ -327,4 +334,103 @@ workspace_destroy(struct workspace *w)
 		free(w->import_paths[i]);
 	free(w->import_paths);
 	memset(w, 0, sizeof(*w));
+}
+
+void
+workspace_holds_init(struct workspace_holds *h)
+{
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->mu, NULL);
+}
+
+void
+workspace_hold(struct workspace_holds *h, int64_t run_id)
+{
+	pthread_mutex_lock(&h->mu);
+	assert(h->n < WS_HOLDS_MAX);
+	h->run_ids[h->n++] = run_id;
+	pthread_mutex_unlock(&h->mu);
+}
+
+void
+workspace_unhold(struct workspace_holds *h, int64_t run_id)
+{
+	int i;
+
+	pthread_mutex_lock(&h->mu);
+	for (i = 0; i < h->n; i++) {
+		if (h->run_ids[i] == run_id) {
+			h->run_ids[i] = h->run_ids[--h->n];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+static bool
+held(struct workspace_holds *h, int64_t run_id)
+{
+	bool found = false;
+	int i;
+
+	pthread_mutex_lock(&h->mu);
+	for (i = 0; i < h->n && !found; i++)
+		found = h->run_ids[i] == run_id;
+	pthread_mutex_unlock(&h->mu);
+	return found;
+}
+
+/* The run id of "minitower-run-<run>-<runner_id>-<random>", or -1 when name
+ * is not a run directory of that runner. */
+static int64_t
+own_run_id(const char *name, const char *runner_id)
+{
+	size_t idlen = strlen(runner_id);
+	const char *p, *dash;
+	int64_t run_id;
+
+	if (strncmp(name, "minitower-run-", strlen("minitower-run-")) != 0)
+		return -1;
+	p = name + strlen("minitower-run-");
+	dash = strchr(p, '-');
+	if (dash == NULL || parse_i64n(p, (size_t)(dash - p), &run_id) != 0 || run_id <= 0)
+		return -1;
+	if (strncmp(dash + 1, runner_id, idlen) != 0 || dash[1 + idlen] != '-' ||
+	    dash[2 + idlen] == '\0')
+		return -1;
+	return run_id;
+}
+
+int
+workspace_sweep(const struct config *cfg, const char *runner_id,
+    struct workspace_holds *h)
+{
+	DIR *d = opendir(cfg->tmpdir);
+	struct dirent *de;
+	struct stat st;
+	int64_t run_id;
+	int removed = 0;
+	char *path;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		run_id = own_run_id(de->d_name, runner_id);
+		if (run_id < 0 || held(h, run_id))
+			continue;
+		path = xasprintf("%s/%s", cfg->tmpdir, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			(void)umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);	/* disk_mb */
+			if (tree_remove(path) == 0) {
+				log_info("stale workspace removed", "path=%s run_id=%d", path, run_id);
+				removed++;
+			} else {
+				log_warn("stale workspace not removed", "path=%s run_id=%d error=%s",
+				    path, run_id, strerror(errno));
+			}
+		}
+		free(path);
+	}
+	closedir(d);
+	return removed;
 }

@@ -3,11 +3,15 @@
  * tmp/, input.json), the artifact download with SHA-256 verification, and
  * unpacking with libarchive in a forked child (extraction needs chdir,
  * which is process-wide). Removal walks the tree without following links.
+ * The directory's name carries the runner's id, so that a runner can find
+ * and remove what a killed process of its own left behind (the sweep),
+ * without touching another runner's on the same host.
  */
 #ifndef MT_WORKSPACE_H
 #define MT_WORKSPACE_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,7 +21,7 @@
 #include "runstate.h"
 
 struct workspace {
-	char	*dir;		/* $TMPDIR/minitower-run-<id>-<random> */
+	char	*dir;		/* $TMPDIR/minitower-run-<run>-<runner>-<random> */
 	char	*ws;		/* dir/work */
 	char	*tmp;		/* dir/tmp */
 	char	*input_file;	/* dir/input.json */
@@ -32,12 +36,12 @@ struct workspace {
 	bool	 mounted;
 };
 
-/* Creates the run directory for run_id and writes input.json (input may be
- * NULL: "{}"). When w->owned, everything belongs to w->uid:w->gid; with
+/* Creates the run directory of run_id for the runner whose id is runner_id
+ * (16 hex) and writes input.json (input may be NULL: "{}"). When w->owned, everything belongs to w->uid:w->gid; with
  * w->disk_mb the directory is a tmpfs of that size (work/ and tmp/
  * together). The caller sets those fields first. Returns 0 or -1 with err. */
-int workspace_create(struct workspace *w, const struct config *cfg, int64_t run_id,
-    const json_t *input, struct err *err);
+int workspace_create(struct workspace *w, const struct config *cfg, const char *runner_id,
+    int64_t run_id, const json_t *input, struct err *err);
 
 /* True when the size-limited run directory is (nearly) full. */
 bool workspace_full(const struct workspace *w);
@@ -58,5 +62,27 @@ int workspace_unpack(struct workspace *w, const struct config *cfg,
 
 /* Removes the run directory and frees w. */
 void workspace_destroy(struct workspace *w);
+
+/* The runs a runner holds (one per slot): their directories are never
+ * swept. A run is held from before its directory exists until after it is
+ * removed. */
+#define WS_HOLDS_MAX	16
+struct workspace_holds {
+	pthread_mutex_t	 mu;
+	int64_t		 run_ids[WS_HOLDS_MAX];
+	int		 n;
+};
+
+void workspace_holds_init(struct workspace_holds *h);
+/* Holds run_id (aborts past WS_HOLDS_MAX: a programmer error). */
+void workspace_hold(struct workspace_holds *h, int64_t run_id);
+void workspace_unhold(struct workspace_holds *h, int64_t run_id);
+
+/* Removes every run directory of runner_id under cfg->tmpdir whose run h
+ * does not hold (unmounting a disk_mb tmpfs first), with INFO `stale
+ * workspace removed` (path, run_id) per directory, or WARN `stale workspace
+ * not removed` with the error. Returns the number removed. */
+int workspace_sweep(const struct config *cfg, const char *runner_id,
+    struct workspace_holds *h);
 
 #endif

@@ -95,6 +95,10 @@ RUNNER_MSGS = {
     "no usable cgroup, limits fall back to rlimits": ["limits"],
     "killed processes left by a previous process": [],
     "run refused": ERR, "cgroup creation failed": ERR,
+    # stale workspaces (docs/runner.md)
+    "stale workspace removed": ["path", "run_id"],
+    "stale workspace not removed": ["path", "run_id", "error"],
+    "stale workspaces swept": ["count"],
 }
 INT_ATTRS = {"run_id", "attempt_no", "run_no", "count", "bytes", "attempt", "exit_code", "timeout",
              "first", "last"}

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from mtserver import BIN, REG_TOKEN, ROOT, Server, Tap, make_tgz
+from mtserver import BIN, FAULTS_BIN, REG_TOKEN, ROOT, Server, Tap, make_tgz
 
 
 class Skip(Exception):
@@ -54,10 +54,13 @@ def test(fn):
 
 
 class Runner:
-    """One minitower-runner process with its own data directory."""
+    """One minitower-runner process with its own data directory. faults
+    starts the -DMT_FAULTS build (crash points, MT_CRASH_AT) with the
+    shipped minitower-jobinit."""
 
-    def __init__(self, s, name, **env):
+    def __init__(self, s, name, faults=False, **env):
         self.s, self.name = s, name
+        self.bindir = FAULTS_BIN if faults else BIN
         self.data = os.path.join(s.tmp, "runner-" + name)
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -77,6 +80,8 @@ class Runner:
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 self.env[k] = os.environ[k]
+        if faults:
+            self.env["MINITOWER_JOBINIT"] = os.path.join(BIN, "minitower-jobinit")
         self.env.update(env)
         os.makedirs(self.env["TMPDIR"], exist_ok=True)
         self.lines = []
@@ -84,7 +89,7 @@ class Runner:
         ALL_RUNNERS.append(self)
 
     def start(self):
-        self.proc = subprocess.Popen([os.path.join(BIN, "minitower-runner")], env=self.env,
+        self.proc = subprocess.Popen([os.path.join(self.bindir, "minitower-runner")], env=self.env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
         wait_for(lambda: self.has("runner started"), 20, "runner %s start" % self.name)
