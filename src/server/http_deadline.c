@@ -6,11 +6,14 @@
  * A head that is not complete header_timeout after its first byte, or a body
  * whose average rate stays below body_min_rate once body_grace has passed, has
  * its socket shut down: MHD then reads end-of-file and closes the connection
- * itself. The shutdown happens under the list mutex, which the CLOSED
+ * itself; a client that hung up mid-request is shut down the same way,
+ * silently. The shutdown happens under the list mutex, which the CLOSED
  * notification also takes before it drops the slot; MHD 0.9.75 notifies
  * CLOSED before close(2), so the descriptor cannot have been reused.
  */
 #include <arpa/inet.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>
 #include <pthread.h>
@@ -41,6 +44,7 @@ struct dl_conn {
 	int64_t		 body_bytes;
 	uint64_t	 rx_base;	/* bytes received when it became idle */
 	bool		 cut;		/* shut down, waiting for MHD to close it */
+	int64_t		 gone_at_bytes;	/* body bytes when the client was seen gone; -1: not */
 	char		 addr[64];
 };
 
@@ -103,6 +107,7 @@ conn_started(struct MHD_Connection *conn, void **socket_context)
 	d = xcalloc(1, sizeof(*d));
 	d->fd = ci->connect_fd;
 	d->state = DL_IDLE;	/* rx_base 0: the first byte starts the head clock */
+	d->gone_at_bytes = -1;
 	client_addr(conn, d->addr, sizeof(d->addr));
 	pthread_mutex_lock(&mu);
 	d->next = conns;
@@ -166,6 +171,7 @@ http_deadline_request_line(struct dl_conn *d)
 	if (d->state == DL_IDLE) {
 		d->state = DL_HEAD;
 		d->since_ms = mono_ms();
+		d->gone_at_bytes = -1;
 	}
 	pthread_mutex_unlock(&mu);
 }
@@ -179,6 +185,7 @@ http_deadline_head_done(struct dl_conn *d)
 	d->state = DL_BODY;
 	d->since_ms = mono_ms();
 	d->body_bytes = 0;
+	d->gone_at_bytes = -1;
 	pthread_mutex_unlock(&mu);
 }
 
@@ -210,7 +217,33 @@ http_deadline_idle(struct dl_conn *d)
 	pthread_mutex_lock(&mu);
 	d->state = DL_IDLE;
 	d->rx_base = rx_bytes(d->fd);
+	d->gone_at_bytes = -1;
 	pthread_mutex_unlock(&mu);
+}
+
+/* The client of d hung up in the middle of its request and everything it
+ * sent has been read: the request can never complete. libmicrohttpd 0.9.75
+ * (epoll) can miss such a FIN and then holds the connection, and an upload's
+ * temporary file, until its 30 s timeout. Seen on two ticks in a row with no
+ * body progress, so that bytes MHD has read but not yet handed over are
+ * never cut short. Called with mu held. */
+static bool
+abandoned(struct dl_conn *d)
+{
+	struct pollfd pfd = { .fd = d->fd, .events = POLLRDHUP };
+	int unread = 0;
+	bool gone;
+
+	gone = poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0 &&
+	    ioctl(d->fd, FIONREAD, &unread) == 0 && unread == 0;
+	if (!gone) {
+		d->gone_at_bytes = -1;
+		return false;
+	}
+	if (d->gone_at_bytes == d->body_bytes)
+		return true;
+	d->gone_at_bytes = d->body_bytes;
+	return false;
 }
 
 /* The reason to cut d now, or NULL. Called with mu held. */
@@ -228,9 +261,13 @@ overdue(struct dl_conn *d, int64_t now)
 		}
 		return NULL;
 	case DL_HEAD:
+		if (abandoned(d))
+			return "client_gone";
 		return cfg->header_timeout_ms > 0 && elapsed >= cfg->header_timeout_ms ?
 		    "header_deadline" : NULL;
 	case DL_BODY:
+		if (abandoned(d))
+			return "client_gone";
 		/* at least body_min_rate on average once the grace is over */
 		if (cfg->body_min_rate > 0 && elapsed > cfg->body_grace_ms &&
 		    d->body_bytes * 1000 < cfg->body_min_rate * (elapsed - cfg->body_grace_ms))
@@ -288,6 +325,8 @@ watchdog(void *arg)
 		n = sweep(cuts, MAX_CUTS_PER_TICK);
 		pthread_mutex_unlock(&mu);
 		for (i = 0; i < n; i++) {
+			if (strcmp(cuts[i].reason, "client_gone") == 0)
+				continue;	/* not slow: already gone */
 			log_warn("slow client closed", "reason=%s client_addr=%s elapsed_ms=%d bytes=%d",
 			    cuts[i].reason, cuts[i].addr, cuts[i].elapsed_ms, cuts[i].bytes);
 			metrics_slow_client_closed(cuts[i].reason);
