@@ -14,7 +14,8 @@ changes nothing; no process of the first attempt is left; and a sampler
 scanning /proc every 30 ms never saw processes of two attempts alive at
 once, nor the first attempt's after the second's began. Processes are told
 apart by MINITOWER_RUN_ID and MINITOWER_ATTEMPT_NO in /proc/<pid>/environ
-(jobs and venv/pip builds carry both), and the job's marker command line.
+(jobs and venv/pip builds carry both, and a HOME under this test's TMPDIR),
+and the job's marker command line.
 
 MT_CRASH_CASES=point[/r|/n],... runs a subset."""
 import hashlib
@@ -36,6 +37,7 @@ TTL = "4s"
 POINTS = ["lease", "download", "unpack", "venv", "run", "result", "logs"]
 LINES = 250     # job lines: more than two log batches of 100
 TAG = "%d" % os.getpid()
+WORK = {"dir": None}    # the runners' TMPDIR
 
 JOB_SH = r"""echo "start $MINITOWER_ATTEMPT_NO"
 i=0
@@ -63,8 +65,11 @@ def run_dirs(tmpdir, name, rid):
 
 
 def attempts_alive(rid):
-    """The attempt numbers of run rid that have a live process now."""
+    """The attempt numbers of run rid that have a live process now. Other
+    servers on this host have runs of the same id: a process is ours when
+    its HOME is a workspace under our TMPDIR."""
     key = b"\0MINITOWER_RUN_ID=%d\0" % rid
+    home = b"\0HOME=" + WORK["dir"].encode() + b"/minitower-run-%d-" % rid
     found = set()
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -74,7 +79,7 @@ def attempts_alive(rid):
                 env = b"\0" + f.read()
         except OSError:
             continue
-        if key not in env:
+        if key not in env or home not in env:
             continue
         m = re.search(rb"\0MINITOWER_ATTEMPT_NO=(\d+)\0", env)
         if m and e2e.pid_alive(int(d)):
@@ -279,6 +284,7 @@ def main():
     t_all = time.time()
     with Server(env=env) as s:
         e2e.STATE["token"] = s.bootstrap()
+        WORK["dir"] = os.path.join(s.tmp, "work")
         deploy_apps(s)
         for i, (point, mode, retries) in enumerate(todo, 1):
             first = len(e2e.ALL_RUNNERS)
@@ -311,6 +317,11 @@ def main():
                 print("# " + l.rstrip())
         else:
             print("ok %d - no_sanitizer_reports" % n)
+        # cached venvs are read-only: open them up so the server's
+        # temporary directory can be removed
+        for dirpath, dirs, _ in os.walk(s.tmp):
+            for d in dirs:
+                os.chmod(os.path.join(dirpath, d), 0o755)
     print("# %d cases in %.1fs" % (len(todo), time.time() - t_all))
     sys.exit(1 if failed else 0)
 
