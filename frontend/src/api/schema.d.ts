@@ -28,7 +28,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness probe; pings the database with a 2 s timeout. */
+        /**
+         * Readiness probe; checks what serving needs (docs/reliability.md).
+         * @description In order, stopping at the first failure: the database answers a read and takes a write within
+         *     1 s (begun and undone), the objects directory takes a new file, and the file systems of the database
+         *     and of the objects keep at least `MINITOWER_MIN_FREE_MB` MiB free. `/health` stays liveness only.
+         */
         get: operations["getReady"];
         put?: never;
         post?: never;
@@ -1296,7 +1301,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The database answered. */
+            /** @description Every check passed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1306,9 +1311,15 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `internal "db not ready"`. */
+            /**
+             * @description `internal` with a message naming the failing check: `db not ready: …` (for example
+             *     `db not ready: begin: database busy: database is locked`), `objects directory not writable: …`,
+             *     `low disk space: … MiB free for the database, MINITOWER_MIN_FREE_MB is …`. Carries `Retry-After: 1`.
+             */
             503: {
                 headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
