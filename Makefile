@@ -5,6 +5,7 @@
 #   make conformance     the TOML (toml-test) and JSON-Schema conformance suites
 #   make ui              build the web UI into frontend/dist
 #   make bench           the benchmarks of docs/performance.md (slow; not part of check)
+#   make soak            the soak of docs/soak.md (SOAK_MINUTES, default 30; not part of check)
 CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson libcurl libarchive libsodium
 SAN     ?=
@@ -114,6 +115,10 @@ bench: all
 	sh bench/runner_latency.sh
 	sh bench/runner_latency.sh sandbox
 
-.PHONY: all check conformance build-tests ui clean bench
+# 30 minutes of mixed traffic with runner and server kills (issue 19, docs/soak.md).
+soak: all
+	python3 tests/soak/soak.py
+
+.PHONY: all check conformance build-tests ui clean bench soak
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
