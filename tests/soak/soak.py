@@ -432,7 +432,15 @@ def observe(rid, status, sent, source):
         term = r.terminal
         if status in TERMINAL and term is None:
             r.terminal = (status, rcv)
-            return
+            hist = list(r.obs)
+            code = r.body["input"].get("code", 0)
+    if status in TERMINAL and term is None:
+        if any(o[2] == "cancelling" for o in hist) and status != "cancelled":
+            S.violate("cancel_lost", "run %d was cancelling, then %s; history %r" % (rid, status, hist))
+        if (status == "completed" and code != 0) or (status == "failed" and code == 0):
+            S.violate("wrong_outcome", "run %d (%s) exits with %d but is %s; history %r"
+                      % (rid, r.tag, code, status, hist))
+        return
     if term is not None and sent > term[1] and status != term[0]:
         S.violate("terminal_left" if status not in TERMINAL else "two_terminal_states",
                   "run %d was %s (seen at %.3f), then %s in a request sent at %.3f (%s); history %r"
@@ -501,6 +509,20 @@ def create_one(api, cid, n):
     path = "/api/v1/apps/%s/runs" % app
     hdrs = {"Idempotency-Key": key} if key else {}
     sent = now()
+    twin = None
+    if key and rand() < 0.07:
+        # the same keyed create twice at once: both must name one run
+        twin = {}
+
+        def send_twin():
+            try:
+                a = Api(api.port)
+                a.token = api.token
+                twin["resp"] = a.call("POST", path, body, headers=hdrs, retry_for=120)
+            except Exception as e:  # noqa: BLE001
+                twin["error"] = e
+        twin["thread"] = threading.Thread(target=send_twin, daemon=True)
+        twin["thread"].start()
     try:
         if key:
             # a retried create carries the same key: an acknowledged one is
@@ -523,6 +545,16 @@ def create_one(api, cid, n):
     if st == 200 and h.get("idempotent-replayed") != "true":
         S.violate("create_error", "create %s answered 200 without Idempotent-Replayed" % tag)
     rid = js["run_id"]
+    if twin is not None:
+        twin["thread"].join(130)
+        S.count("creates_concurrent_twins")
+        tr = twin.get("resp")
+        if tr is not None and tr[0] in (200, 201):
+            if tr[2]["run_id"] != rid or (st, tr[0]) == (201, 201):
+                S.violate("doubled_create", "key %s sent twice at once: %d run %d and %d run %d"
+                          % (key, st, rid, tr[0], tr[2]["run_id"]))
+        elif tr is not None and tr[0] != 503:
+            S.violate("create_error", "twin create %s answered %d %r" % (tag, tr[0], tr[2]))
     with S.mu:
         S.tags[tag]["outcome"] = "acked"
         S.tags[tag]["run_id"] = rid
