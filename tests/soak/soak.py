@@ -37,6 +37,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -92,6 +93,12 @@ def uniform(a, b):
 
 def now():
     return time.time()
+
+
+def where():
+    """file:line of the innermost frame of the exception being handled."""
+    tb = traceback.extract_tb(sys.exc_info()[2])
+    return "at " + " < ".join("%s:%d" % (f.name, f.lineno) for f in reversed(tb[-3:]))
 
 
 def log(msg):
@@ -598,7 +605,7 @@ def creator(api, cid):
         try:
             create_one(api, cid, n)
         except Exception as e:  # noqa: BLE001 - a client bug must not end the soak quietly
-            S.violate("client_error", "creator %d: %r" % (cid, e))
+            S.violate("client_error", "creator %d: %r %s" % (cid, e, where()))
         # back-pressure: keep the queue short on the shared machine
         with S.mu:
             open_runs = sum(1 for r in S.runs.values() if r.terminal is None)
@@ -645,7 +652,7 @@ def misc_client(api):
         except Unavailable:
             pass
         except Exception as e:  # noqa: BLE001
-            S.violate("client_error", "misc: %r" % (e,))
+            S.violate("client_error", "misc: %r %s" % (e, where()))
         STOP.wait(uniform(0.5, 1.5))
 
 
@@ -693,7 +700,7 @@ def stream(api, rid):
         ev, data, last_seq, seen, deadline = None, [], 0, set(), now() + 60
         attempt = None
         while now() < deadline:
-            line = r.fp.readline()
+            line = r.readline()     # de-chunked (r.fp would show the chunk framing)
             if not line:
                 break
             line = line.decode("utf-8", "replace").rstrip("\r\n")
@@ -703,7 +710,9 @@ def stream(api, rid):
                 data.append(line[6:])
             elif line == "" and ev:
                 d = json.loads("\n".join(data)) if data else {}
-                if ev == "log":
+                if ev == "log" and "seq" not in d:
+                    S.violate("stream_event", "stream of run %d: log event %r" % (rid, data))
+                elif ev == "log":
                     if d["seq"] <= last_seq or (attempt, d["seq"]) in seen:
                         S.violate("stream_order", "stream of run %d: seq %d after %d (attempt %r)"
                                   % (rid, d["seq"], last_seq, attempt))
@@ -835,7 +844,7 @@ def checker(api):
         except Unavailable:
             S.count("checks_skipped")
         except Exception as e:  # noqa: BLE001
-            S.violate("client_error", "checker: %r" % (e,))
+            S.violate("client_error", "checker: %r %s" % (e, where()))
 
 
 HOST_NS = os.readlink("/proc/self/ns/pid")
@@ -1074,7 +1083,9 @@ def main():
                 with S.mu:
                     S.kills["runner"] += 1
                 log("[%5.1f min] SIGKILL runner %s" % ((t - S.t0) / 60, r.name))
-                dead_runners.append((t + uniform(0, 3), r))
+                # back within the TTL: the restart releases the run; later:
+                # the reaper expires the lease and retries the run (or ends it dead)
+                dead_runners.append((t + uniform(0, 10), r))
                 next_runner = schedule(RUNNER_KILL_EVERY)
             if t >= next_server:
                 srv.kill()
