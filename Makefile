@@ -6,6 +6,7 @@
 #   make ui              build the web UI into frontend/dist
 #   make fuzz            run every libFuzzer target FUZZ_TIME seconds (docs/fuzzing.md)
 #   make bench           the benchmarks of docs/performance.md (slow; not part of check)
+#   make soak            the soak of docs/soak.md (SOAK_MINUTES, default 30; not part of check)
 CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson libcurl libarchive libsodium
 SAN     ?=
@@ -118,6 +119,10 @@ bench: all
 # libFuzzer targets: make fuzz (docs/fuzzing.md); build-tests builds them.
 include tests/fuzz/fuzz.mk
 
-.PHONY: all check conformance build-tests ui clean bench
+# 30 minutes of mixed traffic with runner and server kills (issue 19, docs/soak.md).
+soak: all
+	python3 tests/soak/soak.py
+
+.PHONY: all check conformance build-tests ui clean bench soak
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
