@@ -61,14 +61,19 @@ def check_503(r, what):
     check(r.header("Retry-After") is not None, "%s: Retry-After missing" % what)
 
 
-@tap.test
-def locked_database_answers_fast(s):
+def started_run(s):
+    """A team with an app, and a runner holding a started run of it."""
     w = World(s)
     rn = Runner(s)
     w.create({})
     l = rn.lease().json
-    rid, lease = l["run_id"], l["lease_token"]
-    eq(rn.start(rid, lease).status, 200)
+    eq(rn.start(l["run_id"], l["lease_token"]).status, 200)
+    return w, rn, l["run_id"], l["lease_token"]
+
+
+@tap.test
+def locked_database_answers_fast(s):
+    w, rn, rid, lease = started_run(s)
     lock = Lock(os.path.join(s.dir, "mt.db"))
     try:
         ths, out = creates(s, w, 20)
@@ -110,12 +115,7 @@ def locked_database_answers_fast(s):
 def heartbeat_survives_a_burst_behind_a_lock(s):
     """The lock goes while 30 creates and a heartbeat wait: the heartbeat,
     urgent, gets the database and its lease stays."""
-    w = World(s)
-    rn = Runner(s)
-    w.create({})
-    l = rn.lease().json
-    rid, lease = l["run_id"], l["lease_token"]
-    eq(rn.start(rid, lease).status, 200)
+    w, rn, rid, lease = started_run(s)
     lock = Lock(os.path.join(s.dir, "mt.db"))
     ths, out = creates(s, w, 30)
     hb = {}
