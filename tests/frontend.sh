@@ -64,6 +64,7 @@ part "openapi" npm run -s lint:api
 part "api types" npm run -s check:api-types
 part "type check (vue-tsc)" npx --no-install vue-tsc -b
 part "vite build" npx --no-install vite build
+part "precompressed assets" /usr/bin/python3 "$top/tests/api/test_ui_static.py" --dist
 part "vitest" npx --no-install vitest --run --reporter=tap-flat
 part "browser" node e2e/run.mjs
 

@@ -1,6 +1,6 @@
 /*
- * api_misc: health, readiness, the metrics scrape, the shared decoding
- * helpers of the handlers, and the web UI files (api.md §0.12).
+ * api_misc: health, readiness, the metrics scrape and the shared decoding
+ * helpers of the handlers.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -127,99 +127,4 @@ api_metrics(struct req *rq, struct resp *rs)
 	store_metrics_gauges_free(&g);
 	rs->status = 200;
 	rs->content_type = METRICS_CONTENT_TYPE;
-}
-
-static const char *
-mime_type(const char *path)
-{
-	static const struct { const char *ext, *type; } types[] = {
-		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
-		{ ".css", "text/css; charset=utf-8" }, { ".json", "application/json" },
-		{ ".svg", "image/svg+xml" }, { ".png", "image/png" }, { ".ico", "image/x-icon" },
-		{ ".woff2", "font/woff2" }, { ".txt", "text/plain; charset=utf-8" },
-	};
-	const char *dot = strrchr(path, '.');
-	size_t i;
-
-	for (i = 0; dot != NULL && i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(dot, types[i].ext) == 0)
-			return types[i].type;
-	return "application/octet-stream";
-}
-
-/* Opens dir/rel when it is a regular file inside dir (no "..", no link
- * leading outside). Returns an fd or -1. */
-static int
-ui_open(const char *rel, int64_t *size)
-{
-	char path[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
-	struct stat st;
-	int fd;
-
-	if (strstr(rel, "/../") != NULL || strcmp(rel, "/..") == 0 ||
-	    (strlen(rel) >= 3 && strcmp(rel + strlen(rel) - 3, "/..") == 0))
-		return -1;
-	if (snprintf(path, sizeof(path), "%s%s", api_cfg->ui_dir, rel) >= (int)sizeof(path))
-		return -1;
-	if (realpath(api_cfg->ui_dir, root) == NULL || realpath(path, real) == NULL)
-		return -1;
-	if (strncmp(real, root, strlen(root)) != 0 || real[strlen(root)] != '/')
-		return -1;
-	if ((fd = open(real, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	*size = st.st_size;
-	return fd;
-}
-
-static void
-ui_send(struct resp *rs, const char *rel)
-{
-	int64_t size;
-	int fd = ui_open(rel, &size);
-
-	if (fd == -1) {
-		resp_error(rs, ERR_NOT_FOUND, "route not found");
-		return;
-	}
-	rs->fd = fd;
-	rs->fd_size = size;
-	rs->status = 200;
-	rs->content_type = mime_type(rel);
-	if (strcmp(rel, "/index.html") == 0)
-		resp_header(rs, "Cache-Control", "no-cache");
-}
-
-void
-api_ui(struct req *rq, struct resp *rs)
-{
-	const char *accept = http_header(rq, "Accept");
-	int64_t size;
-	int fd;
-
-	if (api_cfg->ui_dir == NULL) {
-		resp_error(rs, ERR_NOT_FOUND, strcmp(rq->path, "/") == 0 ?
-		    "web UI not available: set MINITOWER_UI_DIR to the built UI" : "route not found");
-		return;
-	}
-	if (strcmp(rq->method, "GET") != 0) {
-		resp_error(rs, ERR_NOT_FOUND, "route not found");
-		return;
-	}
-	if (strcmp(rq->path, "/") == 0) {
-		ui_send(rs, "/index.html");
-		return;
-	}
-	if ((fd = ui_open(rq->path, &size)) != -1) {
-		close(fd);
-		ui_send(rs, rq->path);
-		return;
-	}
-	if (accept != NULL && strstr(accept, "text/html") != NULL)
-		ui_send(rs, "/index.html");
-	else
-		resp_error(rs, ERR_NOT_FOUND, "route not found");
 }
