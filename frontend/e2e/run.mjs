@@ -512,11 +512,14 @@ async function scenario() {
     if (!found) throw new Error('sign-out not reached within 20 Tab presses')
   })
 
-  await step('sign out', async () => {
+  await step('sign out revokes the token the sign-up minted', async () => {
+    const old = await page.evaluate(() => localStorage.getItem('minitower_token'))
     await page.keyboard.press('Enter')
     await page.waitForURL(/\/login/)
     const stored = await page.evaluate(() => localStorage.getItem('minitower_token'))
     if (stored !== null) throw new Error('token still stored after sign-out')
+    const r = await fetch(`${ctx.base}/api/v1/me`, { headers: { Authorization: `Bearer ${old}` } })
+    if (r.status !== 401) throw new Error(`the signed-out token answers ${r.status}, not 401`)
     await page.goto('/runs')
     await page.waitForURL(/\/login/)
   })
@@ -564,6 +567,8 @@ async function scenario() {
     await shot('16-tokens-member')
     await page.getByTestId('sign-out').click()
     await page.waitForURL(/\/login/)
+    const r = await fetch(`${ctx.base}/api/v1/me`, { headers: { Authorization: `Bearer ${member}` } })
+    if (r.status !== 200) throw new Error(`a pasted token must survive sign-out; it answers ${r.status}`)
   })
 }
 

@@ -24,7 +24,7 @@ api_handler api_faults;
 #endif
 /* api_auth.c */
 api_handler api_auth_options, api_signup, api_login, api_bootstrap, api_me,
-    api_token_create, api_token_list, api_token_revoke;
+    api_token_create, api_token_list, api_token_revoke, api_logout;
 /* Counts a bootstrap call with a wrong operator token against the client's
  * address, in the same window as failed logins (api.md §0.8). */
 void api_bootstrap_refused(const struct req *rq);

@@ -445,3 +445,16 @@ api_token_revoke(struct req *rq, struct resp *rs)
 	}
 	resp_empty(rs, 204);
 }
+
+void
+api_logout(struct req *rq, struct resp *rs)
+{
+	struct err err;
+
+	if (store_token_revoke(rq->team.team_id, rq->team.token_id, &err) == -1) {
+		store_failed(rs, &err);
+		return;
+	}
+	log_info("signed out", "team=%s token_id=%d", rq->team.team_slug, rq->team.token_id);
+	resp_empty(rs, 204);
+}

@@ -394,14 +394,45 @@ paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset)
 	return 0;
 }
 
+/* The list options of issue 17: order=recent (newest first) and
+ * total=true (the X-Total-Count header). Absent: today's order, no count. */
+static int
+list_options(struct req *rq, struct resp *rs, struct run_filter *f, bool *want_total)
+{
+	const char *order = http_query(rq, "order", NULL);
+	const char *total = http_query(rq, "total", NULL);
+
+	if (order != NULL && strcmp(order, "recent") != 0) {
+		resp_error(rs, ERR_INVALID, "order must be \"recent\"");
+		return -1;
+	}
+	if (total != NULL && strcmp(total, "true") != 0 && strcmp(total, "false") != 0) {
+		resp_error(rs, ERR_INVALID, "total must be true or false");
+		return -1;
+	}
+	f->recent = order != NULL;
+	*want_total = total != NULL && strcmp(total, "true") == 0;
+	return 0;
+}
+
 static void
-answer_runs(struct resp *rs, const struct run_filter *f)
+answer_runs(struct resp *rs, const struct run_filter *f, bool want_total)
 {
 	struct run *runs;
 	struct err err;
+	int64_t total;
+	char num[24];
 	size_t n, i;
 	json_t *arr;
 
+	if (want_total) {
+		if (store_run_count(f, &total, &err) == -1) {
+			runs_fail(rs, &err, "count runs");
+			return;
+		}
+		snprintf(num, sizeof(num), "%lld", (long long)total);
+		resp_header(rs, "X-Total-Count", num);
+	}
 	if (store_run_list(f, &runs, &n, &err) == -1) {
 		runs_fail(rs, &err, "list runs");
 		return;
@@ -419,8 +450,11 @@ api_app_runs(struct req *rq, struct resp *rs)
 	struct run_filter f;
 	struct app a;
 	struct err err;
+	bool want_total;
 
 	memset(&f, 0, sizeof(f));
+	if (list_options(rq, rs, &f, &want_total) == -1)
+		return;
 	if (store_app_get(rq->team.team_id, rq->param, &a, &err) == -1) {
 		runs_fail(rs, &err, "get app");
 		return;
@@ -430,7 +464,7 @@ api_app_runs(struct req *rq, struct resp *rs)
 	store_app_clear(&a);
 	if (paging(rq, rs, &f.limit, &f.offset) == -1)
 		return;
-	answer_runs(rs, &f);
+	answer_runs(rs, &f, want_total);
 }
 
 static bool
@@ -471,10 +505,11 @@ api_run_list(struct req *rq, struct resp *rs)
 {
 	struct run_filter f;
 	char *status = NULL, *app = NULL;
+	bool want_total;
 
 	memset(&f, 0, sizeof(f));
 	f.team_id = rq->team.team_id;
-	if (paging(rq, rs, &f.limit, &f.offset) == -1)
+	if (paging(rq, rs, &f.limit, &f.offset) == -1 || list_options(rq, rs, &f, &want_total) == -1)
 		return;
 	if (text_filter(rq, "status", &status) == -1 || (status != NULL && !valid_status(status))) {
 		resp_error(rs, ERR_INVALID, "invalid status filter");
@@ -486,7 +521,7 @@ api_run_list(struct req *rq, struct resp *rs)
 	}
 	f.status = status;
 	f.app_slug = app;
-	answer_runs(rs, &f);
+	answer_runs(rs, &f, want_total);
 out:
 	free(status);
 	free(app);

@@ -47,6 +47,7 @@ static const struct route exact[] = {
 	{ "/api/v1/bootstrap/team", AUTH_FIRST, A_BOOTSTRAP, "POST",
 	    { L("POST", A_BOOTSTRAP, api_bootstrap) } },
 	{ "/api/v1/me", AUTH_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_me) } },
+	{ "/api/v1/auth/logout", AUTH_FIRST, A_TEAM, "POST", { M("POST", A_TEAM, api_logout) } },
 	{ "/api/v1/tokens", AUTH_FIRST, A_TEAM, "GET, POST",
 	    { M("GET", A_ADMIN, api_token_list), M("POST", A_TEAM, api_token_create) } },
 	{ "/api/v1/apps", AUTH_FIRST, A_TEAM, "GET, POST",

@@ -173,6 +173,7 @@ struct run_filter {
 	int64_t		 app_id;	/* > 0: one app, ordered by run_no DESC */
 	const char	*app_slug;	/* team-wide list: NULL = every app */
 	const char	*status;	/* NULL = every status */
+	bool		 recent;	/* team-wide list: newest queued_at first */
 	int64_t		 limit;
 	int64_t		 offset;
 };
@@ -276,6 +277,9 @@ int store_idem_lookup(int64_t team_id, int64_t app_id, const char *key, int64_t 
 int store_run_get(int64_t team_id, int64_t run_id, struct run *out, struct err *err);
 /* Lists runs (api.md §1.6.3 / §1.6.4 ordering); *out freed by store_runs_free. */
 int store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct err *err);
+/* Counts the runs f matches, ignoring its limit and offset (the
+ * X-Total-Count of a list; one index range scan). */
+int store_run_count(const struct run_filter *f, int64_t *total, struct err *err);
 int store_run_summary(int64_t team_id, struct run_summary *out, struct err *err);
 /* Cancels (api.md §1.6.7) and returns the run afterwards; old_status is
  * the status before, *attempt_no the run's latest attempt: the active one

@@ -224,6 +224,9 @@ store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct e
 	    "WHEN 'running' THEN 0 WHEN 'leased' THEN 1 WHEN 'cancelling' THEN 2 WHEN 'queued' THEN 3 "
 	    "WHEN 'completed' THEN 4 WHEN 'failed' THEN 5 WHEN 'cancelled' THEN 6 ELSE 7 END, "
 	    "r.queued_at DESC, r.id DESC LIMIT ?4 OFFSET ?5";
+	static const char recent_sql[] = RUN_SELECT "WHERE r.team_id=?1 AND (?2 IS NULL OR "
+	    "r.status=?2) AND (?3 IS NULL OR a.slug=?3) ORDER BY r.queued_at DESC, r.id DESC "
+	    "LIMIT ?4 OFFSET ?5";
 	static const char app_sql[] = RUN_SELECT "WHERE r.app_id=?1 ORDER BY r.run_no DESC "
 	    "LIMIT ?2 OFFSET ?3";
 	struct conn *c = db_reader();
@@ -234,11 +237,30 @@ store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct e
 	if (f->app_id > 0)
 		st = db_prep(c, app_sql, "iii", f->app_id, f->limit, f->offset);
 	else
-		st = db_prep(c, team_sql, "issii", f->team_id, f->status, f->app_slug, f->limit,
-		    f->offset);
+		st = db_prep(c, f->recent ? recent_sql : team_sql, "issii", f->team_id, f->status,
+		    f->app_slug, f->limit, f->offset);
 	rc = db_list(c, st, &run_rows, &v, n, err);
 	*out = v;
 	return rc;
+}
+
+int
+store_run_count(const struct run_filter *f, int64_t *total, struct err *err)
+{
+	struct conn *c = db_reader();
+	sqlite3_stmt *st;
+
+	if (f->app_id > 0)
+		st = db_prep(c, "SELECT COUNT(*) FROM runs WHERE app_id=?", "i", f->app_id);
+	else
+		st = db_prep(c, "SELECT COUNT(*) FROM runs r WHERE r.team_id=?1 AND (?2 IS NULL OR "
+		    "r.status=?2) AND (?3 IS NULL OR r.app_id=(SELECT id FROM apps WHERE "
+		    "team_id=?1 AND slug=?3))", "iss", f->team_id, f->status, f->app_slug);
+	if (one_row(c, st, err) != 1)
+		return -1;
+	*total = db_col_i64(st, 0);
+	sqlite3_reset(st);
+	return 0;
 }
 
 int

@@ -205,6 +205,8 @@ export function createApiClient(opts: ClientOptions) {
     login: (body: LoginRequest) =>
       request<LoginResponse>('POST', '/api/v1/teams/login', { body, auth: false }),
     me: (signal?: AbortSignal) => request<Me>('GET', '/api/v1/me', { signal }),
+    /** POST /auth/logout: revokes the calling token (sign-out of a minted token). */
+    logout: () => request<void>('POST', '/api/v1/auth/logout'),
     /** GET /me with a token that is not stored yet (sign-in with a token): a 401 does not sign out. */
     meWithToken: (token: string) =>
       request<Me>('GET', '/api/v1/me', { auth: false, headers: { Authorization: `Bearer ${token}` } }),

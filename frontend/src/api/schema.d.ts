@@ -152,6 +152,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke the calling team token (sign-out).
+         * @description The token used for this call is revoked at once; other tokens of the team are untouched. The web UI
+         *     calls it on sign-out for tokens it minted (docs/api-endpoints.md, issue 17).
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -1247,6 +1268,13 @@ export interface components {
         Offset: number;
         /** @description Only runs in this status (trimmed; empty means no filter). */
         StatusFilter: components["schemas"]["RunStatus"] | "";
+        /**
+         * @description `recent`: newest first (queued_at, then run_id, descending) instead of the default order. Any other
+         *     value is `400 invalid_request "order must be \"recent\""` (docs/api-endpoints.md, issue 17).
+         */
+        RunOrder: "recent";
+        /** @description `true` adds the `X-Total-Count` header (runs matching the filters, ignoring limit/offset). */
+        WithTotal: "true" | "false";
         /** @description Only runs of this app slug (trimmed; empty means no filter; an unknown slug gives an empty list). */
         AppFilter: string;
         /** @description Only lines with a greater seq; default 0. */
@@ -1573,6 +1601,27 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
         };
     };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked; empty body. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            405: components["responses"]["MethodNotAllowed"];
+            503: components["responses"]["ServerBusy"];
+        };
+    };
     listTokens: {
         parameters: {
             query?: never;
@@ -1867,6 +1916,13 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description Rows to skip, default 0; negative values become 0. */
                 offset?: components["parameters"]["Offset"];
+                /**
+                 * @description `recent`: newest first (queued_at, then run_id, descending) instead of the default order. Any other
+                 *     value is `400 invalid_request "order must be \"recent\""` (docs/api-endpoints.md, issue 17).
+                 */
+                order?: components["parameters"]["RunOrder"];
+                /** @description `true` adds the `X-Total-Count` header (runs matching the filters, ignoring limit/offset). */
+                total?: components["parameters"]["WithTotal"];
             };
             header?: never;
             path: {
@@ -1880,6 +1936,8 @@ export interface operations {
             /** @description The runs. */
             200: {
                 headers: {
+                    /** @description With `total=true` only. */
+                    "X-Total-Count"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1888,6 +1946,7 @@ export interface operations {
             };
             /**
              * @description `invalid_request "limit must be an integer"`; `invalid_request "offset must be an integer"`;
+             *     `invalid_request "order must be \"recent\""`; `invalid_request "total must be true or false"`;
              *     `invalid_request "missing app slug"`.
              */
             400: {
@@ -1988,6 +2047,13 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description Rows to skip, default 0; negative values become 0. */
                 offset?: components["parameters"]["Offset"];
+                /**
+                 * @description `recent`: newest first (queued_at, then run_id, descending) instead of the default order. Any other
+                 *     value is `400 invalid_request "order must be \"recent\""` (docs/api-endpoints.md, issue 17).
+                 */
+                order?: components["parameters"]["RunOrder"];
+                /** @description `true` adds the `X-Total-Count` header (runs matching the filters, ignoring limit/offset). */
+                total?: components["parameters"]["WithTotal"];
                 /** @description Only runs in this status (trimmed; empty means no filter). */
                 status?: components["parameters"]["StatusFilter"];
                 /** @description Only runs of this app slug (trimmed; empty means no filter; an unknown slug gives an empty list). */
@@ -2002,6 +2068,8 @@ export interface operations {
             /** @description The runs. */
             200: {
                 headers: {
+                    /** @description With `total=true` only. */
+                    "X-Total-Count"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2010,6 +2078,7 @@ export interface operations {
             };
             /**
              * @description `invalid_request "limit must be an integer"`; `invalid_request "offset must be an integer"`;
+             *     `invalid_request "order must be \"recent\""`; `invalid_request "total must be true or false"`;
              *     `invalid_request "invalid status filter"`; `invalid_request "invalid app filter"`.
              */
             400: {
