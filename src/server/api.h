@@ -22,6 +22,8 @@ api_handler api_health, api_ready, api_metrics, api_ui;
 /* POST /__faults (test builds only): arms the store's fault seam. */
 api_handler api_faults;
 #endif
+/* api_stats.c */
+api_handler api_run_stats, api_app_stats;
 /* api_auth.c */
 api_handler api_auth_options, api_signup, api_login, api_bootstrap, api_me,
     api_token_create, api_token_list, api_token_revoke, api_logout;

@@ -54,6 +54,7 @@ static const struct route exact[] = {
 	    { M("GET", A_TEAM, api_app_list), M("POST", A_TEAM, api_app_create) } },
 	{ "/api/v1/runs", AUTH_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_run_list) } },
 	{ "/api/v1/runs/summary", AUTH_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_run_summary) } },
+	{ "/api/v1/runs/stats", AUTH_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_run_stats) } },
 	{ "/api/v1/runs/lease", AUTH_FIRST, A_RUNNER, "POST", { M("POST", A_RUNNER, api_lease) } },
 	{ "/api/v1/admin/runners", AUTH_FIRST, A_TEAM, "GET",
 	    { M("GET", A_ADMIN, api_admin_runners) } },
@@ -66,7 +67,7 @@ static const struct route exact[] = {
 };
 
 enum {	/* indexes into subtree[] */
-	R_TOKEN, R_APP, R_VERSIONS, R_APP_RUNS, R_RUN, R_CANCEL, R_LOGS, R_STREAM,
+	R_TOKEN, R_APP, R_VERSIONS, R_APP_RUNS, R_APP_STATS, R_RUN, R_CANCEL, R_LOGS, R_STREAM,
 	R_ATTEMPTS, R_START, R_HEARTBEAT, R_RESULT, R_ARTIFACT, R_RELEASE, R_UI, R_NSUB
 };
 static const struct route subtree[R_NSUB] = {
@@ -77,6 +78,8 @@ static const struct route subtree[R_NSUB] = {
 	    { M("GET", A_TEAM, api_version_list), L("POST", A_TEAM, api_version_upload) } },
 	[R_APP_RUNS] = { "/api/v1/apps/{app}/runs", AUTH_FIRST, A_TEAM, "GET, POST",
 	    { M("GET", A_TEAM, api_app_runs), M("POST", A_TEAM, api_run_create) } },
+	[R_APP_STATS] = { "/api/v1/apps/{app}/stats", AUTH_FIRST, A_TEAM, "GET",
+	    { M("GET", A_TEAM, api_app_stats) } },
 	[R_RUN] = { "/api/v1/runs/{run}", SHAPE_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_run_get) } },
 	[R_CANCEL] = { "/api/v1/runs/{run}/cancel", SHAPE_FIRST, A_TEAM, "POST",
 	    { M("POST", A_TEAM, api_run_cancel) } },
@@ -159,6 +162,8 @@ match_apps(struct req *rq, const char *rest)
 		set_route(rq, R_VERSIONS, seg[0], NULL);
 	else if (n == 2 && strcmp(seg[1], "runs") == 0)
 		set_route(rq, R_APP_RUNS, seg[0], NULL);
+	else if (n == 2 && strcmp(seg[1], "stats") == 0)
+		set_route(rq, R_APP_STATS, seg[0], NULL);
 	else
 		set_route(rq, R_APP, seg[0], "?");	/* 404 after authentication */
 }

@@ -277,6 +277,24 @@ int store_idem_lookup(int64_t team_id, int64_t app_id, const char *key, int64_t 
 int store_run_get(int64_t team_id, int64_t run_id, struct run *out, struct err *err);
 /* Lists runs (api.md §1.6.3 / §1.6.4 ordering); *out freed by store_runs_free. */
 int store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct err *err);
+/* One row of the hourly run roll-ups (docs/api-endpoints.md "Run
+ * statistics"): a count of runs that ended in key (a final status), or, when
+ * hist, of runs whose key ("duration" or "wait") rounded to value_ms. */
+struct stats_row {
+	int64_t	 hour;		/* start of the UTC hour, ms */
+	char	 key[16];
+	int64_t	 value_ms;
+	int64_t	 runs;
+	bool	 hist;
+};
+
+/* Reads the roll-ups of team_id (app_id 0: every app) with since_ms <= hour
+ * < until_ms, summed over apps, ordered by hour. *rows freed by
+ * store_stats_free. */
+int store_run_stats(int64_t team_id, int64_t app_id, int64_t since_ms, int64_t until_ms,
+    struct stats_row **rows, size_t *n, struct err *err);
+void store_stats_free(struct stats_row *rows, size_t n);
+
 /* Counts the runs f matches, ignoring its limit and offset (the
  * X-Total-Count of a list; one index range scan). */
 int store_run_count(const struct run_filter *f, int64_t *total, struct err *err);

@@ -66,6 +66,17 @@ def old_token_and_data_served(s):
 
 
 @t.test
+def old_runs_counted_in_stats(s):
+    """Migration 0012 rolls up the runs that ended before it (issue 17)."""
+    st, _, b = s.req("GET", "/api/v1/runs/stats?since=2023-11-14T00:00:00Z&until=2023-11-15T00:00:00Z",
+                     token=OLD_TOKEN)
+    assert st == 200, b
+    assert b["totals"] == {"runs": 1, "completed": 1, "failed": 0, "cancelled": 0, "dead": 0, "success_rate": 1,
+                           "duration_ms": {"p50": 1000, "p95": 1000}, "wait_ms": {"p50": 1000, "p95": 1000}}, b
+    assert [x["runs"] for x in b["buckets"]] == [1, 0], b["buckets"]
+
+
+@t.test
 def old_runs_and_logs_served(s):
     st, _, run = s.req("GET", "/api/v1/runs/1", token=OLD_TOKEN)
     assert st == 200 and run["status"] == "completed" and run["input"] == {"name": "World"}, run

@@ -279,6 +279,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/apps/{app}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app slug (unique per team). */
+                app: components["parameters"]["AppSlug"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Run statistics of one app, from hourly roll-ups.
+         * @description See docs/api-endpoints.md "Run statistics" (issue 17).
+         */
+        get: operations["getAppStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/apps/{app}/runs": {
         parameters: {
             query?: never;
@@ -319,6 +342,26 @@ export interface paths {
          *     then queued_at descending, then id descending.
          */
         get: operations["listRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run statistics of the team (or of one app with `app`), from hourly roll-ups.
+         * @description See docs/api-endpoints.md "Run statistics" (issue 17).
+         */
+        get: operations["getRunStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -947,6 +990,35 @@ export interface components {
         };
         RunList: {
             runs: components["schemas"]["Run"][];
+        };
+        RunStatsCounts: {
+            runs: number;
+            completed: number;
+            failed: number;
+            cancelled: number;
+            dead: number;
+            /** @description completed / (completed + failed + dead); omitted when that is 0. */
+            success_rate?: number;
+            duration_ms?: components["schemas"]["Percentiles"];
+            wait_ms?: components["schemas"]["Percentiles"];
+        };
+        /** @description Rounded down to two significant digits; omitted when no run started. */
+        Percentiles: {
+            p50: number;
+            p95: number;
+        };
+        RunStats: {
+            /** @enum {string} */
+            bucket: "hour" | "day";
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            totals: components["schemas"]["RunStatsCounts"];
+            buckets: (components["schemas"]["RunStatsCounts"] & {
+                /** Format: date-time */
+                start: string;
+            })[];
         };
         RunSummary: {
             total_runs: number;
@@ -1909,6 +1981,51 @@ export interface operations {
             };
         };
     };
+    getAppStats: {
+        parameters: {
+            query?: {
+                bucket?: "hour" | "day";
+                /** @description RFC 3339; rounded down to its bucket. Default 6 days / 23 hours before until. */
+                since?: string;
+                /** @description RFC 3339, inclusive. Default now. */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The app slug (unique per team). */
+                app: components["parameters"]["AppSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts by final status, success rate and percentiles per bucket. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunStats"];
+                };
+            };
+            /**
+             * @description `invalid_request "bucket must be hour or day"`; `invalid_request "since must be an RFC 3339 time"`;
+             *     `invalid_request "until must be an RFC 3339 time"`; `invalid_request "since must not be after until"`;
+             *     `invalid_request "too many buckets: at most 744 hours"`; `invalid_request "too many buckets: at most 366 days"`.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["AppNotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
     listAppRuns: {
         parameters: {
             query?: {
@@ -2080,6 +2197,49 @@ export interface operations {
              * @description `invalid_request "limit must be an integer"`; `invalid_request "offset must be an integer"`;
              *     `invalid_request "order must be \"recent\""`; `invalid_request "total must be true or false"`;
              *     `invalid_request "invalid status filter"`; `invalid_request "invalid app filter"`.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    getRunStats: {
+        parameters: {
+            query?: {
+                bucket?: "hour" | "day";
+                /** @description RFC 3339; rounded down to its bucket. Default 6 days / 23 hours before until. */
+                since?: string;
+                /** @description RFC 3339, inclusive. Default now. */
+                until?: string;
+                /** @description Only runs of this app slug (trimmed; empty means no filter; an unknown slug gives an empty list). */
+                app?: components["parameters"]["AppFilter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts by final status, success rate and percentiles per bucket. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunStats"];
+                };
+            };
+            /**
+             * @description `invalid_request "bucket must be hour or day"`; `invalid_request "since must be an RFC 3339 time"`;
+             *     `invalid_request "until must be an RFC 3339 time"`; `invalid_request "since must not be after until"`;
+             *     `invalid_request "too many buckets: at most 744 hours"`; `invalid_request "too many buckets: at most 366 days"`.
              */
             400: {
                 headers: {
