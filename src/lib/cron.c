@@ -411,8 +411,9 @@ parse_every(const char *expr, struct cron *c, struct err *err)
 		if (!word_eq(w[2], wlen[2], units[i].one) && !word_eq(w[2], wlen[2], units[i].many))
 			continue;
 		if (count < 1 || count > EVERY_MAX_S / units[i].secs)
-			return err_set(err, ERR_INVALID, "cron: every: %" PRId64 " %s is out of range 1-%"
-			    PRId64, count, units[i].many, EVERY_MAX_S / units[i].secs);
+			return err_set(err, ERR_INVALID, "cron: every: %.*s %s is out of range 1-%"
+			    PRId64, (int)(wlen[1] < ITEM_MAX ? wlen[1] : ITEM_MAX), w[1], units[i].many,
+			    EVERY_MAX_S / units[i].secs);
 		c->every_s = count * units[i].secs;
 		return 0;
 	}

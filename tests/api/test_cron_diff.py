@@ -255,7 +255,7 @@ def compare(case, got, stats):
         stats["excluded_or_rule"] += 1
         return None
     want = croniter_fires(theirs, tz, start, day_or)
-    if tz == "America/New_York" and crosses_dst(tz, start, (want or [start])[-1] + 86400):
+    if tz == "America/New_York" and crosses_dst(tz, start - 86400, (want or [start])[-1] + 86400):
         stats["excluded_dst"] += 1
         return None
     mine, beyond = got.split(" error: ")[0].split(), "does not fire within 5 years" in got
