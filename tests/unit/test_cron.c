@@ -395,6 +395,33 @@ test_tz_valid(void **state)
 	assert_false(cron_tz_valid(longer));
 }
 
+/* More zones than a thread keeps open: evicted zones open again and give
+ * the same answers. */
+static void
+test_zone_cache(void **state)
+{
+	static const char *const zones[] = { "America/New_York", "Europe/London",
+		"Australia/Lord_Howe", "Asia/Kathmandu", "Europe/Berlin", "Asia/Tokyo",
+		"America/Los_Angeles", "Pacific/Chatham", "Africa/Cairo", "America/Sao_Paulo",
+		"Asia/Kolkata" };
+	enum { NZ = sizeof(zones) / sizeof(zones[0]) };
+	struct cron c = parsed("30 2 * * *");
+	struct err err;
+	int64_t first[NZ], t;
+	int round, i;
+
+	(void)state;
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < NZ; i++) {
+			assert_int_equal(cron_next(&c, zones[i], 1767225600, &t, &err), 0);
+			if (round == 0)
+				first[i] = t;
+			assert_true(t == first[i]);
+		}
+	assert_true(first[3] == at("2026-01-01T20:45:00Z"));	/* Kathmandu */
+	assert_true(first[5] == at("2026-01-01T17:30:00Z"));	/* Tokyo */
+}
+
 /* Many threads at once, each checking its answers against one computed
  * beforehand on the main thread. */
 #define THREADS	4
@@ -475,6 +502,7 @@ main(void)
 		cmocka_unit_test(test_kathmandu),
 		cmocka_unit_test(test_next_errors),
 		cmocka_unit_test(test_tz_valid),
+		cmocka_unit_test(test_zone_cache),
 		cmocka_unit_test(test_threads),
 	};
 
