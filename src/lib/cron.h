@@ -16,6 +16,7 @@
 #define MT_CRON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -53,5 +54,19 @@ int cron_next(const struct cron *c, const char *tz, int64_t after_s, int64_t *ne
 /* Returns true if tz names a zone of the system tz database (canonical or
  * alias such as "US/Eastern"; "UTC" always). Thread-safe. */
 bool cron_tz_valid(const char *tz);
+
+/* The canonical text of c, for display and comparison: "*" for a field
+ * that selects every value, "*\/n" for a whole-field step, runs of three or
+ * more as ranges, names never; a day field keeps its leading '*' (or lack
+ * of one) so the OR rule is the same; "every N minutes|hours|days" in the
+ * largest whole unit; six fields only when a seconds field was given.
+ * cron_parse of the result gives c again. Writes at most outsz bytes
+ * (CRON_FORMAT_MAX always suffices), always NUL-terminated. */
+#define CRON_FORMAT_MAX 512
+void cron_format(const struct cron *c, char *out, size_t outsz);
+
+/* The version of the tz database ICU answers from (e.g. "2022e"), for the
+ * logs and docs/cron.md. Thread-safe. */
+const char *cron_tz_version(void);
 
 #endif
