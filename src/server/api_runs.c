@@ -323,7 +323,7 @@ create(struct req *rq, struct resp *rs, const struct app *a, const struct create
 		goto out;
 	input_json = input != NULL ? json_dumps_sorted(input) : NULL;
 	nr = (struct run_new){ rq->team.team_id, a->id, v.id, input_json, cr->priority,
-	    cr->max_retries, cr->idem_key, cr->fingerprint };
+	    cr->max_retries, cr->idem_key, cr->fingerprint, 0, 0 };
 	if (store_run_create(&nr, &r, &replayed, &err) == -1) {
 		runs_fail(rs, &err, "create run");
 		goto out;

@@ -154,6 +154,8 @@ struct run {
 	int64_t	 started_at;
 	int64_t	 finished_at;
 	char	 environment[STORE_ENV_MAX];
+	int64_t	 schedule_id;		/* 0 when the run was not made by a schedule */
+	int64_t	 scheduled_for;		/* the fire time it was made for (Unix ms), 0 when none */
 };
 
 /* What a new run needs (api.md §1.6.1); strings are borrowed. */
@@ -166,6 +168,8 @@ struct run_new {
 	int64_t		 max_retries;
 	const char	*idem_key;	/* trimmed Idempotency-Key, NULL when none */
 	const char	*fingerprint;	/* request SHA-256 hex when idem_key is set */
+	int64_t		 schedule_id;	/* 0: none (store_schedule.c sets it) */
+	int64_t		 scheduled_for;	/* Unix ms, 0: none */
 };
 
 struct run_filter {
@@ -173,6 +177,7 @@ struct run_filter {
 	int64_t		 app_id;	/* > 0: one app, ordered by run_no DESC */
 	const char	*app_slug;	/* team-wide list: NULL = every app */
 	const char	*status;	/* NULL = every status */
+	int64_t		 schedule_id;	/* > 0: only the runs of this schedule */
 	int64_t		 limit;
 	int64_t		 offset;
 };
