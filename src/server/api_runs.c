@@ -237,27 +237,37 @@ decode_create(struct resp *rs, json_t *body, struct create_req *cr)
 	return 0;
 }
 
-/* Validates the input against the version's schema (towerfile.md §4) and
- * returns the input to store with the defaults added (NULL when none);
- * *bad is set (and rs answered) when it does not match. */
+int
+runs_input_check(const json_t *input, const char *schema_json, json_t **out, struct err *err)
+{
+	json_t *schema = NULL;
+
+	*out = NULL;
+	if (schema_json == NULL || json_decode(schema_json, strlen(schema_json), false, &schema) == -1) {
+		*out = input != NULL ? json_incref((json_t *)(uintptr_t)input) : NULL;
+		return 0;
+	}
+	if (schema_validate(schema, input, err) == -1) {
+		err_prefix(err, "input does not match schema: ");
+		json_decref(schema);
+		return -1;
+	}
+	*out = schema_apply_defaults(schema, input);
+	json_decref(schema);
+	return 0;
+}
+
+/* runs_input_check answering rs; *bad is set (and rs answered) when the
+ * input does not match. */
 static json_t *
 checked_input(struct resp *rs, const json_t *input, const char *schema_json, bool *bad)
 {
-	json_t *schema = NULL, *out;
 	struct err err;
+	json_t *out;
 
-	*bad = false;
-	if (schema_json == NULL || json_decode(schema_json, strlen(schema_json), false, &schema) == -1)
-		return input != NULL ? json_incref((json_t *)(uintptr_t)input) : NULL;
-	if (schema_validate(schema, input, &err) == -1) {
-		err_prefix(&err, "input does not match schema: ");
+	*bad = runs_input_check(input, schema_json, &out, &err) == -1;
+	if (*bad)
 		resp_err(rs, &err);
-		json_decref(schema);
-		*bad = true;
-		return NULL;
-	}
-	out = schema_apply_defaults(schema, input);
-	json_decref(schema);
 	return out;
 }
 
@@ -524,9 +534,8 @@ api_run_get(struct req *rq, struct resp *rs)
 	store_run_clear(&r);
 }
 
-/* Logs, metrics and wake-ups of a cancel that changed something. */
-static void
-cancelled(const struct run *r, const char *old, int64_t attempt_no)
+void
+runs_cancelled(const struct run *r, const char *old, int64_t attempt_no)
 {
 	if (strcmp(old, "queued") == 0 && strcmp(r->status, "cancelled") == 0) {
 		metrics_run_completed(r->team_slug, r->app_slug, "cancelled", -1, -1,
@@ -555,7 +564,7 @@ api_run_cancel(struct req *rq, struct resp *rs)
 		runs_fail(rs, &err, "cancel run");
 		return;
 	}
-	cancelled(&r, old, attempt_no);
+	runs_cancelled(&r, old, attempt_no);
 	runs_answer(rs, 200, encode_run(&r));
 	store_run_clear(&r);
 }

@@ -29,6 +29,16 @@ struct log_sel {
 int runs_log_request(struct req *rq, struct resp *rs, bool with_last_id, struct run *run,
     struct log_sel *sel, int64_t *attempt_id, int64_t *attempt_no);
 
+/* Validates input (NULL: none) against a version's params_schema_json
+ * (towerfile.md §4; NULL: no schema) and sets *out (caller decrefs; NULL
+ * when none) to the input to store, defaults added. -1 with ERR_INVALID
+ * "input does not match schema: ..." when it does not match. */
+int runs_input_check(const json_t *input, const char *schema_json, json_t **out,
+    struct err *err);
+/* Logs, metrics and wake-ups of a cancel that changed something (old: the
+ * status before, attempt_no the run's latest attempt). */
+void runs_cancelled(const struct run *r, const char *old, int64_t attempt_no);
+
 /* Answers a store error: ERR_INTERNAL is logged as op and hidden. */
 void runs_fail(struct resp *rs, const struct err *err, const char *op);
 /* Sets a JSON response from v (taken). */

@@ -67,6 +67,8 @@ int store_fault_arm(const char *kind, int skip, int count, bool all_conns, long 
 /* Opens the database and applies migrations (see db.h). */
 int store_open(const char *path, bool sync_full, struct err *err);
 void store_close(void);
+/* Releases the calling thread's reader connection (a thread that ends). */
+void store_thread_end(void);
 /* 0 when the database answers within 2 s. */
 int store_ping(void);
 

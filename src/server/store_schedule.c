@@ -733,3 +733,9 @@ store_schedule_count_enabled(int64_t *count, struct err *err)
 	sqlite3_reset(st);
 	return 0;
 }
+
+void
+store_thread_end(void)
+{
+	db_reader_release();
+}
