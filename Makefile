@@ -8,7 +8,7 @@
 #   make bench           the benchmarks of docs/performance.md (slow; not part of check)
 #   make soak            the soak of docs/soak.md (SOAK_MINUTES, default 30; not part of check)
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson libcurl libarchive libsodium
+PKGS    := libmicrohttpd sqlite3 jansson libcurl libarchive libsodium icu-uc icu-i18n
 SAN     ?=
 V       := $(if $(SAN),$(SAN),plain)
 O       := build/$(V)

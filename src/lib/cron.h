@@ -1,6 +1,6 @@
 /*
  * cron: schedule expressions and their next fire time in an IANA time zone
- * (docs/schedules.md). Five fields (minute hour day-of-month month
+ * (docs/cron.md, docs/schedules.md). Five fields (minute hour day-of-month month
  * day-of-week), or six with a leading seconds field; lists, ranges, steps,
  * month and weekday names, 7 = Sunday; the macros @yearly @annually
  * @monthly @weekly @daily @midnight @hourly; and Tower's shorthand
@@ -29,9 +29,12 @@ struct cron {
 	uint32_t	mday;		/* bit n: day of month n (1-31) */
 	uint16_t	mon;		/* bit n: month n (1-12) */
 	uint8_t		wday;		/* bit n: weekday n (0 = Sunday .. 6) */
-	bool		mday_star;	/* day-of-month field was '*' (Vixie OR rule) */
-	bool		wday_star;	/* day-of-week field was '*' */
-	int64_t		every_s;	/* > 0: "every N units", a fixed interval */
+	bool		mday_star;	/* day-of-month field starts with '*' (Vixie OR rule) */
+	bool		wday_star;	/* day-of-week field starts with '*' */
+	bool		six;		/* six fields: a seconds field was given */
+	int64_t		every_s;	/* > 0: "every N units": fires at every multiple
+					 * of every_s seconds since the epoch; the
+					 * bit sets are then unused */
 };
 
 /* Parses expr into c. Returns 0, or -1 with ERR_INVALID and a message that
