@@ -36,6 +36,10 @@ int api_version_precheck(struct req *rq, struct resp *rs);
 /* api_runs.c (team side) */
 api_handler api_run_create, api_app_runs, api_run_list, api_run_summary, api_run_get,
     api_run_cancel, api_run_logs, api_run_stream, api_run_attempts, api_admin_runners;
+/* api_schedules.c */
+api_handler api_schedule_create, api_schedule_list, api_schedule_get, api_schedule_update,
+    api_schedule_delete, api_schedule_pause, api_schedule_resume, api_schedule_trigger,
+    api_schedule_fires, api_schedule_preview;
 /* api_runner.c (runner protocol) */
 api_handler api_runner_register, api_lease, api_start, api_heartbeat, api_logs_post,
     api_result, api_artifact, api_release;

@@ -140,9 +140,8 @@ struct create_req {
 	char	 fingerprint[65];
 };
 
-/* The trimmed Idempotency-Key (NULL when absent or blank); -1 when invalid. */
-static int
-idem_key(struct req *rq, struct resp *rs, char **out)
+int
+runs_idem_key(struct req *rq, struct resp *rs, char **out)
 {
 	const char *h = http_header(rq, "Idempotency-Key");
 	char *k;
@@ -367,7 +366,7 @@ api_run_create(struct req *rq, struct resp *rs)
 		runs_fail(rs, &err, "get app");
 		return;
 	}
-	if (idem_key(rq, rs, &cr.idem_key) == -1 ||
+	if (runs_idem_key(rq, rs, &cr.idem_key) == -1 ||
 	    (body = api_body(rq, rs, true, "malformed JSON body")) == NULL ||
 	    decode_create(rs, body, &cr) == -1)
 		goto out;
@@ -382,9 +381,8 @@ out:
 
 /* ---- lists and single runs ---- */
 
-/* limit and offset of api.md §0.5. */
-static int
-paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset)
+int
+runs_paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset)
 {
 	int rc;
 
@@ -401,6 +399,23 @@ paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset)
 	}
 	if (*offset < 0)
 		*offset = 0;
+	return 0;
+}
+
+/* The ?schedule_id= filter (0 when absent); -1 answered. */
+static int
+schedule_filter(struct req *rq, struct resp *rs, int64_t *id)
+{
+	int rc = runs_query_int(rq, "schedule_id", id);
+
+	if (rc == 0) {
+		*id = 0;
+		return 0;
+	}
+	if (rc < 0 || *id < 1) {
+		resp_error(rs, ERR_INVALID, "schedule_id must be a positive integer");
+		return -1;
+	}
 	return 0;
 }
 
@@ -438,7 +453,8 @@ api_app_runs(struct req *rq, struct resp *rs)
 	f.team_id = rq->team.team_id;
 	f.app_id = a.id;
 	store_app_clear(&a);
-	if (paging(rq, rs, &f.limit, &f.offset) == -1)
+	if (runs_paging(rq, rs, &f.limit, &f.offset) == -1 ||
+	    schedule_filter(rq, rs, &f.schedule_id) == -1)
 		return;
 	answer_runs(rs, &f);
 }
@@ -484,7 +500,8 @@ api_run_list(struct req *rq, struct resp *rs)
 
 	memset(&f, 0, sizeof(f));
 	f.team_id = rq->team.team_id;
-	if (paging(rq, rs, &f.limit, &f.offset) == -1)
+	if (runs_paging(rq, rs, &f.limit, &f.offset) == -1 ||
+	    schedule_filter(rq, rs, &f.schedule_id) == -1)
 		return;
 	if (text_filter(rq, "status", &status) == -1 || (status != NULL && !valid_status(status))) {
 		resp_error(rs, ERR_INVALID, "invalid status filter");

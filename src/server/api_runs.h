@@ -39,6 +39,13 @@ int runs_input_check(const json_t *input, const char *schema_json, json_t **out,
  * status before, attempt_no the run's latest attempt). */
 void runs_cancelled(const struct run *r, const char *old, int64_t attempt_no);
 
+/* The trimmed Idempotency-Key of api.md §1.6.2 (*out NULL when absent or
+ * blank, else the caller frees it); -1 (answered 400) when invalid. */
+int runs_idem_key(struct req *rq, struct resp *rs, char **out);
+/* limit (default 50, clamped to [1, 100]) and offset of api.md §0.5; -1
+ * (answered 400) when malformed. */
+int runs_paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset);
+
 /* Answers a store error: ERR_INTERNAL is logged as op and hidden. */
 void runs_fail(struct resp *rs, const struct err *err, const char *op);
 /* Sets a JSON response from v (taken). */

@@ -34,6 +34,10 @@ static const char *const path_labels[] = {
 	"/api/v1/runs/{run}/result", "/api/v1/runs/{run}/artifact",
 	"/api/v1/runs/{run}/release",
 	"/api/v1/runners/register", "/api/v1/admin/runners",
+	"/api/v1/apps/{app}/schedules", "/api/v1/schedules/preview",
+	"/api/v1/schedules/{id}", "/api/v1/schedules/{id}/pause",
+	"/api/v1/schedules/{id}/resume", "/api/v1/schedules/{id}/trigger",
+	"/api/v1/schedules/{id}/fires",
 	"/ui",
 	"other",
 };
