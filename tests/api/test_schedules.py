@@ -461,6 +461,9 @@ def wall_clock_steps_no_double_fire_no_burst(s):
 
 
 def main():
+    only = os.environ.get("MT_SCHED_TESTS")	# a comma-separated subset
+    if only:
+        t.tests = [f for f in t.tests if f.__name__ in only.split(",")]
     s = own_server()
     try:
         t.run(s)
