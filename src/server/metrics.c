@@ -146,8 +146,8 @@ metrics_init(void)
 	    "Schedule fire times handled, by team, app, and outcome.",
 	    l_app_outcome_team, 3);
 	schedule_lag = histogram("minitower_schedule_fire_lag_seconds",
-	    "Time from a schedule's fire time to the commit of its run.", NULL, 0,
-	    lag_seconds, NELEM(lag_seconds));
+	    "Time from a schedule's fire time to the commit of its run, by team and app.",
+	    l_app_team, 2, lag_seconds, NELEM(lag_seconds));
 }
 
 void
@@ -325,9 +325,11 @@ render_gauges(struct buf *out, const struct metrics_gauges *g)
 	prom_family_render(online, out);
 	prom_family_free(pending);
 	prom_family_free(online);
+	if (g == NULL || g->schedules_enabled <= 0)
+		return;	/* like the rows above: left out at 0 */
 	enabled = prom_family_new("minitower_schedules_enabled",
 	    "Number of enabled schedules.", PROM_GAUGE, NULL, 0, NULL, 0);
-	prom_gauge_set(prom_series_get(enabled, NULL), g != NULL ? g->schedules_enabled : 0);
+	prom_gauge_set(prom_series_get(enabled, NULL), g->schedules_enabled);
 	prom_family_render(enabled, out);
 	prom_family_free(enabled);
 }
@@ -352,10 +354,11 @@ void
 metrics_schedule_fire(const char *team, const char *app, const char *outcome, double lag_s)
 {
 	const char *v[] = { app, outcome, team };
+	const char *v_app_team[] = { app, team };
 
 	prom_inc(schedule_fires, v);
 	if (lag_s >= 0)
-		prom_observe(schedule_lag, NULL, lag_s);
+		prom_observe(schedule_lag, v_app_team, lag_s);
 }
 
 void
