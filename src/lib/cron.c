@@ -32,15 +32,15 @@ static const char *const day_names[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL,
 };
 
-/* 7 = Sunday is allowed as a value and a range end; '*' and 'a/n' stop at 6
- * so that '*' is each weekday once (and '1/3' is 1,4, not 1,4,7). */
+/* Day-of-week runs 0-7 as in Vixie cron and croniter, 7 being Sunday again:
+ * '*' and 'a/n' reach 7 ('1/3' is 1,4,7 = Mon, Thu, Sun). */
 static const struct field fields[F_COUNT] = {
 	{ "second",	  0, 59, 59, NULL, 0 },
 	{ "minute",	  0, 59, 59, NULL, 0 },
 	{ "hour",	  0, 23, 23, NULL, 0 },
 	{ "day-of-month", 1, 31, 31, NULL, 0 },
 	{ "month",	  1, 12, 12, month_names, 1 },
-	{ "day-of-week",  0, 7, 6, day_names, 0 },
+	{ "day-of-week",  0, 7, 7, day_names, 0 },
 };
 
 struct macro {
@@ -223,23 +223,25 @@ parse_step(const struct field *f, const char **p, int *out, struct err *err)
 	return 0;
 }
 
-/* Parses the start of an item: '*', a value, or a range a-b. */
+/* Parses the start of an item: '*', a value, or a range a-b. *single is
+ * set for a lone value (which a step turns into a/n: a to the end). */
 static int
-parse_base(const struct field *f, const char **p, int *lo, int *hi, int *star, struct err *err)
+parse_base(const struct field *f, const char **p, int *lo, int *hi, int *single, struct err *err)
 {
-	*star = 0;
+	*single = 0;
 	if (**p == '*') {
 		(*p)++;
 		*lo = f->lo;
 		*hi = f->star_hi;
-		*star = 1;
 		return 0;
 	}
 	if (parse_value(f, p, lo, err) != 0)
 		return -1;
 	*hi = *lo;
-	if (**p != '-')
+	if (**p != '-') {
+		*single = 1;
 		return 0;
+	}
 	(*p)++;
 	if (parse_value(f, p, hi, err) != 0)
 		return -1;
@@ -270,7 +272,7 @@ parse_item(const struct field *f, const char *item, size_t n, uint64_t *bits, st
 {
 	char buf[ITEM_MAX + 1];
 	const char *p = buf;
-	int lo, hi, step = 1, star, v;
+	int lo, hi, step = 1, single, v;
 
 	if (n == 0)
 		return field_err(err, f, "an item of the list is empty");
@@ -280,14 +282,14 @@ parse_item(const struct field *f, const char *item, size_t n, uint64_t *bits, st
 		return field_err(err, f, "the item '%.*s...' is too long", 16, item);
 	memcpy(buf, item, n);
 	buf[n] = '\0';
-	if (parse_base(f, &p, &lo, &hi, &star, err) != 0)
+	if (parse_base(f, &p, &lo, &hi, &single, err) != 0)
 		return -1;
 	if (*p == '/') {
 		p++;
 		if (parse_step(f, &p, &step, err) != 0)
 			return -1;
-		if (!star && lo == hi)
-			hi = f->star_hi > lo ? f->star_hi : lo;	/* a/n: a to the end */
+		if (single)
+			hi = f->star_hi;	/* a/n: a to the end of the field */
 	}
 	if (*p != '\0')
 		return field_err(err, f, "unexpected '%c' in '%s'", *p, buf);
@@ -409,8 +411,9 @@ parse_every(const char *expr, struct cron *c, struct err *err)
 		if (!word_eq(w[2], wlen[2], units[i].one) && !word_eq(w[2], wlen[2], units[i].many))
 			continue;
 		if (count < 1 || count > EVERY_MAX_S / units[i].secs)
-			return err_set(err, ERR_INVALID, "cron: every: %" PRId64 " %s is out of range 1-%"
-			    PRId64, count, units[i].many, EVERY_MAX_S / units[i].secs);
+			return err_set(err, ERR_INVALID, "cron: every: %.*s %s is out of range 1-%"
+			    PRId64, (int)(wlen[1] < ITEM_MAX ? wlen[1] : ITEM_MAX), w[1], units[i].many,
+			    EVERY_MAX_S / units[i].secs);
 		c->every_s = count * units[i].secs;
 		return 0;
 	}

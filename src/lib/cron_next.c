@@ -249,7 +249,7 @@ next_fields(const struct cron *c, const struct cron_zone *z, int64_t after_s, in
 int
 cron_next(const struct cron *c, const char *tz, int64_t after_s, int64_t *next_s, struct err *err)
 {
-	struct cron_zone z = { NULL };
+	struct cron_zone z = { NULL, 0 };
 	int rc;
 
 	if (after_s < T_MIN || after_s >= T_MAX)

@@ -1,12 +1,16 @@
 /*
  * cron_tz: time zones for cron through ICU's C calendar API (docs/cron.md
- * says why ICU). Every function works on a UCalendar that one call owns, so
- * nothing here touches TZ, localtime() or any process-wide state; ICU's own
- * zone cache is thread-safe. The DST rules of cron.h are ICU attributes:
- * a skipped wall time resolves to the next valid one, a repeated one to its
- * first occurrence.
+ * says why ICU). A UCalendar is not thread-safe, so each thread keeps its
+ * own few, one per zone, in a small cache of its own (thread-specific data,
+ * closed when the thread ends): nothing here touches TZ, localtime() or
+ * any state shared between threads, and a call on a cached zone allocates
+ * nothing. The DST rules of cron.h are ICU attributes: a skipped wall time
+ * resolves to the next valid one, a repeated one to its first occurrence.
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <unicode/ucal.h>
@@ -14,8 +18,24 @@
 
 #include "cron.h"
 #include "cron_tz.h"
+#include "util.h"
 
 #define TZ_NAME_MAX	64
+#define CACHE_SLOTS	8	/* zones kept open per thread */
+
+/* One thread's open calendars, least recently used evicted first. */
+struct zone_cache {
+	struct {
+		char		 name[TZ_NAME_MAX + 1];
+		UCalendar	*cal;
+		uint64_t	 used;
+	} slot[CACHE_SLOTS];
+	uint64_t	tick;
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_ok;
 
 static int
 is_utc_name(const char *tz)
@@ -75,38 +95,126 @@ cron_tz_valid(const char *tz)
 	return len > 0 && known_zone(u, len);
 }
 
-int
-cron_zone_open(struct cron_zone *z, const char *tz, struct err *err)
+static void
+cache_free(void *p)
 {
-	UChar u[TZ_NAME_MAX + 1];
+	struct zone_cache *c = p;
+	int i;
+
+	for (i = 0; i < CACHE_SLOTS; i++)
+		if (c->slot[i].cal != NULL)
+			ucal_close(c->slot[i].cal);
+	free(c);
+}
+
+static void
+cache_init(void)
+{
+	cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
+}
+
+/* This thread's cache, or NULL when thread-specific data is unavailable
+ * (then every call opens and closes its own calendar). */
+static struct zone_cache *
+cache_get(void)
+{
+	struct zone_cache *c;
+
+	pthread_once(&cache_once, cache_init);
+	if (!cache_ok)
+		return NULL;
+	c = pthread_getspecific(cache_key);
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		if (pthread_setspecific(cache_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+/* Opens a calendar on the known zone u with the DST rules of cron.h. */
+static UCalendar *
+open_calendar(const UChar *u, int len, const char *tz, struct err *err)
+{
 	UErrorCode st = U_ZERO_ERROR;
 	UCalendar *cal;
-	int len;
 
-	z->cal = NULL;
-	if (is_utc_name(tz))
-		return 0;
-	len = to_uchars(tz, u);
-	if (len <= 0 || !known_zone(u, len))
-		return err_set(err, ERR_INVALID, "timezone: unknown time zone '%.*s'", TZ_NAME_MAX, tz);
 	cal = ucal_open(u, len, "en_US_POSIX", UCAL_GREGORIAN, &st);
-	if (U_FAILURE(st))
-		return err_set(err, ERR_INTERNAL, "timezone: ICU cannot open '%s': %s", tz,
-		    u_errorName(st));
+	if (U_FAILURE(st)) {
+		err_set(err, ERR_INTERNAL, "timezone: ICU cannot open '%s': %s", tz, u_errorName(st));
+		return NULL;
+	}
 	ucal_setGregorianChange(cal, -1e300, &st);	/* proleptic: no Julian dates */
 	ucal_setAttribute(cal, UCAL_REPEATED_WALL_TIME, UCAL_WALLTIME_FIRST);
 	ucal_setAttribute(cal, UCAL_SKIPPED_WALL_TIME, UCAL_WALLTIME_NEXT_VALID);
 	ucal_setAttribute(cal, UCAL_LENIENT, 1);
-	z->cal = cal;
+	return cal;
+}
+
+/* Puts cal into the cache in place of the least recently used zone. */
+static void
+cache_put(struct zone_cache *c, const char *tz, UCalendar *cal)
+{
+	int i, lru = 0;
+
+	for (i = 1; i < CACHE_SLOTS; i++)
+		if (c->slot[i].used < c->slot[lru].used)
+			lru = i;
+	if (c->slot[lru].cal != NULL)
+		ucal_close(c->slot[lru].cal);
+	snprintf(c->slot[lru].name, sizeof(c->slot[lru].name), "%s", tz);
+	c->slot[lru].cal = cal;
+	c->slot[lru].used = ++c->tick;
+}
+
+static UCalendar *
+cache_find(struct zone_cache *c, const char *tz)
+{
+	int i;
+
+	for (i = 0; c != NULL && i < CACHE_SLOTS; i++)
+		if (c->slot[i].cal != NULL && strcmp(c->slot[i].name, tz) == 0) {
+			c->slot[i].used = ++c->tick;
+			return c->slot[i].cal;
+		}
+	return NULL;
+}
+
+int
+cron_zone_open(struct cron_zone *z, const char *tz, struct err *err)
+{
+	struct zone_cache *c;
+	UChar u[TZ_NAME_MAX + 1];
+	int len;
+
+	z->cal = NULL;
+	z->owned = 0;
+	if (is_utc_name(tz))
+		return 0;
+	c = cache_get();
+	if ((z->cal = cache_find(c, tz)) != NULL)
+		return 0;
+	len = to_uchars(tz, u);
+	if (len <= 0 || !known_zone(u, len))
+		return err_set(err, ERR_INVALID, "timezone: unknown time zone '%.*s'", TZ_NAME_MAX, tz);
+	if ((z->cal = open_calendar(u, len, tz, err)) == NULL)
+		return -1;
+	if (c != NULL)
+		cache_put(c, tz, z->cal);
+	else
+		z->owned = 1;
 	return 0;
 }
 
 void
 cron_zone_close(struct cron_zone *z)
 {
-	if (z->cal != NULL)
+	if (z->cal != NULL && z->owned)
 		ucal_close(z->cal);
 	z->cal = NULL;
+	z->owned = 0;
 }
 
 /* The total UTC offset (ms) in force at instant ms. */

@@ -12,10 +12,11 @@
 
 #include "err.h"
 
-/* One open zone: owned by one thread at a time (a UCalendar is not
- * thread-safe; each call of cron_next opens its own). */
+/* One open zone, for use by the thread that opened it only (a UCalendar
+ * is not thread-safe): it usually lives in that thread's cache. */
 struct cron_zone {
 	void	*cal;		/* UCalendar *, or NULL for UTC */
+	int	 owned;		/* cal is not in the cache: close frees it */
 };
 
 /* A broken-down civil time (proleptic Gregorian). */
@@ -27,7 +28,8 @@ struct cron_civil {
 /* Opens tz (NULL, "" or "UTC": no ICU at all). Returns 0, or -1 with
  * ERR_INVALID for a zone the tz database does not know. */
 int cron_zone_open(struct cron_zone *z, const char *tz, struct err *err);
-/* Releases the zone; a closed or never opened zone ({NULL}) is a no-op. */
+/* Releases the zone (a cached calendar stays in the thread's cache); a
+ * closed or never opened zone ({NULL}) is a no-op. */
 void cron_zone_close(struct cron_zone *z);
 /* The local seconds of instant t. Returns 0, or -1 with ERR_INTERNAL. */
 int cron_zone_local(const struct cron_zone *z, int64_t t, int64_t *local, struct err *err);

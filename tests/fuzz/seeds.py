@@ -170,6 +170,14 @@ def routes():
               queries[i % len(queries)].encode())
 
 
+def cron():
+    exprs = [b"*/15 * * * *", b"0 0 13 * 5", b"30 59 23 31 12 *", b"0 9-17/2 * jan-MAR,Dec Mon-fri",
+             b"@weekly", b"every 7 minutes", b"0 0 29 2 *", b"5/10 1,2 L * ?", b"0 0 30 2 *",
+             b"1-5/2,*/7 0 1 * 7", b"45 1 * * *", b"* * * * * *"]
+    for i, e in enumerate(exprs):
+        write("fuzz_cron", "expr-%02d" % i, bytes([i, 0x30 + i, i * 7 % 256, 0, 0]) + e)
+
+
 def linesplit():
     # (repeat count 1-8, body): the target feeds the body that many times
     cases = [(1, b"hello\nworld\n"), (1, b"crlf\r\nline\r\n\r\r\n"), (1, b"no newline at end\r"),
@@ -198,4 +206,5 @@ if __name__ == "__main__":
     archive()
     routes()
     linesplit()
+    cron()
     sse()
