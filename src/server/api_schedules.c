@@ -551,3 +551,74 @@ api_schedule_preview(struct req *rq, struct resp *rs)
 	}
 	runs_answer(rs, 200, json_pack("{ssssso}", "cron", cron, "timezone", tz, "fire_times", arr));
 }
+
+/* ---- the Towerfile's schedule (deploy) ---- */
+
+static void
+sync_create(int64_t team_id, int64_t app_id, const char *cron, const char *tz)
+{
+	struct schedule s, out;
+	struct err err;
+
+	memset(&s, 0, sizeof(s));
+	s.team_id = team_id;
+	s.app_id = app_id;
+	snprintf(s.name, sizeof(s.name), "towerfile");
+	s.cron = xstrdup(cron);
+	snprintf(s.timezone, sizeof(s.timezone), "%s", tz);
+	snprintf(s.overlap_policy, sizeof(s.overlap_policy), "skip");
+	s.catchup_window_s = 60;
+	s.enabled = true;
+	s.towerfile = true;
+	if (scheduler_next(cron, tz, now_ms(), &s.next_fire_at, &err) == -1 ||
+	    store_schedule_create(&s, &out, &err) == -1)
+		log_warn("towerfile schedule not created", "app_id=%d error=%s", app_id, err.msg);
+	else
+		log_info("schedule created", "schedule_id=%d app_id=%d name=%s cron=%s timezone=%s",
+		    out.id, app_id, out.name, out.cron, out.timezone);
+	store_schedule_clear(&out);
+	store_schedule_clear(&s);
+}
+
+static void
+sync_update(struct schedule *s, const char *cron, const char *tz)
+{
+	struct schedule out;
+	struct err err;
+
+	if (strcmp(s->cron, cron) == 0 && strcmp(s->timezone, tz) == 0)
+		return;
+	free(s->cron);
+	s->cron = xstrdup(cron);
+	snprintf(s->timezone, sizeof(s->timezone), "%s", tz);
+	if (scheduler_next(cron, tz, now_ms(), &s->next_fire_at, &err) == -1 ||
+	    store_schedule_update(s, s->updated_at, &out, &err) == -1)
+		log_warn("towerfile schedule not updated", "schedule_id=%d error=%s", s->id, err.msg);
+	store_schedule_clear(&out);
+}
+
+void
+api_schedule_towerfile_sync(int64_t team_id, int64_t app_id, const char *cron, const char *tz)
+{
+	struct schedule s;
+	struct err err;
+	int rc = store_schedule_by_name(app_id, "towerfile", &s, &err);
+
+	if (tz == NULL)
+		tz = "UTC";
+	if (rc == -1) {
+		log_warn("towerfile schedule not synced", "app_id=%d error=%s", app_id, err.msg);
+		return;
+	}
+	if (rc == 1 && !s.towerfile)
+		log_warn("towerfile schedule not synced", "app_id=%d error=%s", app_id,
+		    "a schedule named towerfile was made through the API");
+	else if (rc == 1 && cron == NULL && store_schedule_delete(team_id, s.id, &err) == -1)
+		log_warn("towerfile schedule not removed", "schedule_id=%d error=%s", s.id, err.msg);
+	else if (rc == 1 && cron != NULL)
+		sync_update(&s, cron, tz);
+	else if (rc == 0 && cron != NULL)
+		sync_create(team_id, app_id, cron, tz);
+	store_schedule_clear(&s);
+	scheduler_wake();
+}

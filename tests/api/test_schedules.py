@@ -351,6 +351,42 @@ def new_version_types_a_parameter_then_input_fixed(s):
     assert newest and all(r["version_no"] == 2 and r["input"] == {"n": 5} for r in newest), newest
 
 
+@test
+def towerfile_schedule_follows_deploys(s):
+    """[app] schedule / schedule_timezone: a deploy creates the schedule
+    named "towerfile", a changed one updates it, one without removes it;
+    a schedule made through the API is untouched; a bad key is refused at
+    upload like every other Towerfile key."""
+    tm = Team(s)
+    api_sid = tm.schedule(name="api-made", cron="0 1 * * *")["schedule_id"]
+
+    def managed():
+        st, _, b = tm.call("GET", "/api/v1/apps/%s/schedules" % tm.app)
+        assert st == 200, (st, b)
+        return [x for x in b["schedules"] if x["name"] == "towerfile"]
+
+    tm.upload('schedule = "0 6 * * *"\nschedule_timezone = "America/New_York"\n')
+    m = managed()
+    assert len(m) == 1 and m[0]["managed_by"] == "towerfile", m
+    assert m[0]["cron"] == "0 6 * * *" and m[0]["timezone"] == "America/New_York", m
+    assert m[0]["next_fire_at"][11:13] in ("10", "11"), m  # 06:00 New York in UTC
+    tm.upload('schedule = "*/5 * * * *"\n')
+    m2 = managed()
+    assert m2[0]["schedule_id"] == m[0]["schedule_id"] and m2[0]["cron"] == "*/5 * * * *", m2
+    assert m2[0]["timezone"] == "UTC", m2
+    tm.upload("")
+    assert managed() == []
+    assert tm.get(api_sid)["cron"] == "0 1 * * *"
+    for extra, want in (('schedule = "0 0 L * *"\n', "app.schedule: cron:"),
+                        ('schedule = "* * * * *"\nschedule_timezone = "Mars/Base"\n',
+                         "app.schedule_timezone: unknown time zone"),
+                        ('schedule = 5\n', "app.schedule must be a string")):
+        tf = '[app]\nname = "%s"\nscript = "%s"\n%s' % (tm.app, tm.script, extra)
+        st, _, b = tm.s.upload(tm.token, tm.app, {"Towerfile": tf, tm.script: tm.body})
+        assert st == 400 and b["error"]["code"] == "TOWERFILE_INVALID", (extra, st, b)
+        assert want in b["error"]["message"], (extra, b)
+
+
 # ---- tests with their own servers ----
 
 def done(srv):
