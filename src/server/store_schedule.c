@@ -668,6 +668,7 @@ apply_failures(struct conn *c, struct schedule *s, int64_t count, bool *paused,
     struct err *err)
 {
 	char reason[128];
+	int rc;
 
 	if (db_exec(c, "UPDATE schedules SET consecutive_failures=? WHERE id=?", err, "ii", count,
 	    s->id) == -1)
@@ -676,10 +677,11 @@ apply_failures(struct conn *c, struct schedule *s, int64_t count, bool *paused,
 		return 0;
 	snprintf(reason, sizeof(reason), "paused after %lld consecutive failed runs",
 	    (long long)count);
-	if (exec_n(c, db_exec(c, "UPDATE schedules SET enabled=0, paused_reason=?, updated_at=? "
+	rc = exec_n(c, db_exec(c, "UPDATE schedules SET enabled=0, paused_reason=?, updated_at=? "
 	    "WHERE id=? AND enabled=1 AND updated_at=?", err, "siii", reason,
-	    now_ms() > s->updated_at ? now_ms() : s->updated_at + 1, s->id, s->updated_at)) != 1)
-		return -1;
+	    now_ms() > s->updated_at ? now_ms() : s->updated_at + 1, s->id, s->updated_at));
+	if (rc != 1)
+		return rc == 0 ? err_set(err, ERR_CONFLICT, "schedule was changed concurrently") : -1;
 	*paused = true;
 	return 0;
 }
