@@ -303,3 +303,12 @@ cron_zone_repeat_end(const struct cron_zone *z, int64_t t, int64_t *local, struc
 	*local = ms_to_s((int64_t)tr) + ms_to_s(before);
 	return 0;
 }
+
+const char *
+cron_tz_version(void)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	const char *v = ucal_getTZDataVersion(&st);
+
+	return U_FAILURE(st) || v == NULL ? "unknown" : v;
+}

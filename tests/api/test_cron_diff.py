@@ -4,9 +4,15 @@ shared grammar (lists, ranges, steps, a/n, names in any case, 7 = Sunday,
 six fields, macros) at random start times from 2000 to 2035 in UTC,
 Asia/Kathmandu (+05:45, no DST) and America/New_York (cases whose interval
 crosses a DST change are left out: croniter's DST handling is not ours).
-Each case compares the next two fire times. Seeded: CRON_DIFF_SEED
-reproduces a run, CRON_DIFF_N sets the number of expressions (default
-10000; each is tried in all three zones). Our tool is
+Each case compares the next two fire times. Tower's "every N minutes|
+hours|days" is compared too, with the cron expression it equals where it
+equals one: "every N minutes" with N dividing 60 is "*/N * * * *" in UTC and
+New York (whole-hour offsets), and in Kathmandu for N dividing 15; "every N
+hours" (N dividing 24) and "every 1 days" only in UTC. Seeded:
+CRON_DIFF_SEED (default 20261207, so CI runs the same cases every time;
+"random" picks a new seed) reproduces a run, CRON_DIFF_N sets the number of
+expressions (default 10000; each is tried in all three zones, or in those
+where an "every" equals its cron expression). Our tool is
 $MT_BUILD/tools/cron_next. Prints TAP; "# SKIP" without croniter.
 
 Deliberate differences, excluded and counted (never silently):
@@ -51,7 +57,8 @@ ZONES = ["UTC", "Asia/Kathmandu", "America/New_York"]
 T_FROM = 946684800      # 2000-01-01T00:00:00Z
 T_TO = 2051222400       # 2035-01-01T00:00:00Z
 FIRES = 2               # fire times compared per case
-SEED = int(os.environ.get("CRON_DIFF_SEED", str(int(time.time()))))
+SEED_ENV = os.environ.get("CRON_DIFF_SEED", "20261207")
+SEED = int(time.time()) if SEED_ENV == "random" else int(SEED_ENV)
 N = int(os.environ.get("CRON_DIFF_N", "10000"))
 TOOL = os.path.join(BUILD, "tools", "cron_next")
 
@@ -114,7 +121,29 @@ def field(rng, name, star_p):
     return ",".join(item(rng, spec) for _ in range(rng.choice([1, 1, 1, 2, 3])))
 
 
+def every(rng):
+    """(our "every" expression, croniter's equal expression, the zones
+    where the two are equal)."""
+    k = rng.random()
+    if k < 0.6:
+        n = rng.choice([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60])
+        zones = ZONES if 15 % n == 0 else ["UTC", "America/New_York"]
+        return "every %d %s" % (n, rng.choice(["minutes", "Minutes", "minute"])), \
+            ("*/%d * * * *" % n if n < 60 else "0 * * * *"), zones
+    if k < 0.9:
+        n = rng.choice([1, 2, 3, 4, 6, 8, 12, 24])
+        return "every %d hours" % n, ("0 */%d * * *" % n if n < 24 else "0 0 * * *"), ["UTC"]
+    return "every 1 days", "0 0 * * *", ["UTC"]
+
+
 def expression(rng):
+    """(our expression, croniter's expression, zones)."""
+    if rng.random() < 0.03:
+        return every(rng)
+    return fields_expression(rng) + (ZONES,)
+
+
+def fields_expression(rng):
     """(our expression, croniter's expression)."""
     if rng.random() < 0.03:
         m = rng.choice(sorted(MACROS))
@@ -140,7 +169,7 @@ def weekdays_0_6(five):
 def day_rule(ours, theirs):
     """croniter's day_or for this expression, or None for a deliberate
     difference (see the module comment)."""
-    w = (theirs if ours.startswith("@") else ours).split()
+    w = (theirs if ours.startswith(("@", "every")) else ours).split()
     dom, dow = w[-3], w[-1]
     we_or = not dom.startswith("*") and not dow.startswith("*")
     if not we_or:
@@ -230,8 +259,8 @@ def never_fires(theirs):
 def make_cases(rng):
     cases = []
     for _ in range(N):
-        ours, theirs = expression(rng)
-        for tz in ZONES:
+        ours, theirs, zones = expression(rng)
+        for tz in zones:
             cases.append((ours, theirs, tz, rng.randint(T_FROM, T_TO)))
     return cases
 
@@ -269,6 +298,8 @@ def compare(case, got, stats):
             return "ours %r, croniter %r" % (got, want)
         stats["beyond_5_years"] += 1
     stats["compared"] += 1
+    if ours.lower().startswith("every"):
+        stats["every"] += 1
     return None
 
 
@@ -280,7 +311,7 @@ def cron_matches_croniter():
     rng = random.Random(SEED)
     cases = make_cases(rng)
     got = run_ours(cases)
-    stats = {"compared": 0, "beyond_5_years": 0, "never": 0, "excluded_or_rule": 0, "excluded_dst": 0}
+    stats = {"compared": 0, "every": 0, "beyond_5_years": 0, "never": 0, "excluded_or_rule": 0, "excluded_dst": 0}
     bad = []
     for case, line in zip(cases, got):
         why = compare(case, line, stats)

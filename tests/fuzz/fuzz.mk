@@ -31,7 +31,8 @@ FUZZ_SRC_fuzz_routes    := $(FUZZ_SERVER)
 FUZZ_SRC_fuzz_json      := $(FUZZ_JSON)
 FUZZ_SRC_fuzz_linesplit := src/runner/linesplit.c
 FUZZ_SRC_fuzz_multipart := src/server/upload.c src/lib/crypto.c $(FUZZ_BASE)
-FUZZ_SRC_fuzz_cron      := src/lib/cron.c src/lib/cron_next.c src/lib/cron_tz.c $(FUZZ_BASE)
+FUZZ_SRC_fuzz_cron      := src/lib/cron.c src/lib/cron_next.c src/lib/cron_tz.c src/lib/cron_format.c \
+                           $(FUZZ_BASE)
 FUZZ_SRC_fuzz_sse       := src/lib/sse.c src/lib/client.c src/server/encode.c src/server/encode_run.c \
                            $(FUZZ_JSON)
 

@@ -5,7 +5,8 @@
  * message starting "cron: "; an accepted expression's next fire in UTC and
  * in one of a few zones is strictly after the start, the next one after
  * that is later again, and in UTC the search from one second before a fire
- * finds that same fire (nothing between is skipped over).
+ * finds that same fire (nothing between is skipped over). cron_format's
+ * text parses back to the same struct.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,22 @@ check_next(const struct cron *c, const char *tz, int64_t start)
 	}
 }
 
+static void
+check_format(const struct cron *c)
+{
+	char text[CRON_FORMAT_MAX];
+	struct cron back;
+	struct err err;
+
+	cron_format(c, text, sizeof(text));
+	if (strlen(text) > 256)
+		return;	/* longer than the parser takes: possible, display only */
+	if (cron_parse(text, &back, &err) != 0 || memcmp(c, &back, sizeof(back)) != 0) {
+		fprintf(stderr, "format '%s' does not parse back: %s\n", text, err.msg);
+		abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -62,6 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(err.code == ERR_INVALID && strncmp(err.msg, "cron: ", 6) == 0);
 		return 0;
 	}
+	check_format(&c);
 	check_next(&c, "UTC", start);
 	check_next(&c, zones[zone], start);
 	return 0;

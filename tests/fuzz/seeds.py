@@ -173,7 +173,8 @@ def routes():
 def cron():
     exprs = [b"*/15 * * * *", b"0 0 13 * 5", b"30 59 23 31 12 *", b"0 9-17/2 * jan-MAR,Dec Mon-fri",
              b"@weekly", b"every 7 minutes", b"0 0 29 2 *", b"5/10 1,2 L * ?", b"0 0 30 2 *",
-             b"1-5/2,*/7 0 1 * 7", b"45 1 * * *", b"* * * * * *"]
+             b"1-5/2,*/7 0 1 * 7", b"45 1 * * *", b"* * * * * *", b"0 0 */2,6 * sun,7",
+             b"*/20,7 1-3,9 1-31/2 */3 0-6/3"]
     for i, e in enumerate(exprs):
         write("fuzz_cron", "expr-%02d" % i, bytes([i, 0x30 + i, i * 7 % 256, 0, 0]) + e)
 

@@ -367,6 +367,7 @@ test_next_errors(void **state)
 	next_err("0 0 29 2 *", "UTC", at("2096-03-01T00:00:00Z"),
 	    "cron: the expression does not fire within 5 years");
 	next_err("* * * * *", "UTC", INT64_MAX, "cron: time 9223372036854775807 is out of range");
+	assert_true(strlen(cron_tz_version()) >= 5);	/* "2022e" */
 }
 
 static void
@@ -393,6 +394,43 @@ test_tz_valid(void **state)
 	memset(longer, 'A', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
 	assert_false(cron_tz_valid(longer));
+}
+
+/* expr formats as want, and want parses to the same struct. */
+static void
+formats(const char *expr, const char *want)
+{
+	struct cron a = parsed(expr), b;
+	char out[CRON_FORMAT_MAX];
+
+	cron_format(&a, out, sizeof(out));
+	if (strcmp(out, want) != 0)
+		fail_msg("'%s' formats as '%s', want '%s'", expr, out, want);
+	b = parsed(out);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+static void
+test_format(void **state)
+{
+	(void)state;
+	formats("*/15 * * * *", "*/15 * * * *");
+	formats("0,15,30,45 0-23 * * *", "*/15 * * * *");
+	formats("0-59/20 */1 * * *", "*/20 * * * *");
+	formats("30 */10 * * * *", "30 */10 * * * *");
+	formats("1,2,3,5 9-17/2 1-31 JAN-mar Mon-Fri", "1-3,5 9,11,13,15,17 1-31 1-3 1-5");
+	formats("0 0 */2 * 5", "0 0 */2 * 5");
+	formats("0 0 */2,6 * sun,7", "0 0 */2,6 * 0");
+	formats("0 0 1-31/2 * 0-7", "0 0 1-31/2 * 0-6");
+	formats("0 0 * * */3", "0 0 * * */3");
+	formats("0 0 * * 0-6/3", "0 0 * * 0-6/3");
+	formats("0 0 13 * 5", "0 0 13 * 5");
+	formats("@weekly", "0 0 * * 0");
+	formats("@hourly", "0 * * * *");
+	formats("every 90 minutes", "every 90 minutes");
+	formats("every 120 minutes", "every 2 hours");
+	formats("every 48 hours", "every 2 days");
+	formats("every 1 minute", "every 1 minutes");
 }
 
 /* More zones than a thread keeps open: evicted zones open again and give
@@ -502,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_kathmandu),
 		cmocka_unit_test(test_next_errors),
 		cmocka_unit_test(test_tz_valid),
+		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_zone_cache),
 		cmocka_unit_test(test_threads),
 	};
