@@ -41,6 +41,14 @@ const requiredPaths = {
   '/api/v1/runs/{run}/artifact': ['get'],
   '/api/v1/runs/{run}/release': ['post'],
   '/': ['get'],
+  // schedules (issue 14, docs/api-endpoints.md), additions to api.md
+  '/api/v1/apps/{app}/schedules': ['get', 'post'],
+  '/api/v1/schedules/preview': ['get'],
+  '/api/v1/schedules/{id}': ['get', 'patch', 'delete'],
+  '/api/v1/schedules/{id}/pause': ['post'],
+  '/api/v1/schedules/{id}/resume': ['post'],
+  '/api/v1/schedules/{id}/trigger': ['post'],
+  '/api/v1/schedules/{id}/fires': ['get'],
 }
 
 let n = 0

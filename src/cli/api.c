@@ -223,6 +223,19 @@ api_call(struct cli *c, const char *method, const char *path, const char *body, 
 }
 
 int
+api_call_key(struct cli *c, const char *method, const char *path, const char *key,
+    struct api_resp *r)
+{
+	const struct client_header h[] = { { "Idempotency-Key", key }, { NULL, NULL } };
+	struct client_req req = {
+		.method = method, .path = path, .bearer = c->token, .download_fd = -1,
+		.headers = key != NULL && *key != '\0' ? h : NULL, .timeout_ms = REQUEST_TIMEOUT_MS,
+	};
+
+	return check(r, perform(c, &req, r));
+}
+
+int
 api_upload(struct cli *c, const char *path, const char *file, const char *upload_name,
     struct api_resp *r)
 {

@@ -214,6 +214,10 @@ int api_call(struct cli *c, const char *method, const char *path, const char *bo
  * transport or decoding failure is printed and returns its exit code. */
 int api_request(struct cli *c, const char *method, const char *path, const char *body,
     struct api_resp *r);
+/* As api_call without a body, with an Idempotency-Key header when key is
+ * neither NULL nor empty. */
+int api_call_key(struct cli *c, const char *method, const char *path, const char *key,
+    struct api_resp *r);
 /* Prints the error of a non-2xx response; returns its exit code. */
 int api_fail(const struct api_resp *r);
 /* Uploads file as the multipart field "artifact" named upload_name to path
@@ -284,6 +288,7 @@ int cmd_tokens(int argc, char **argv);
 int runs_attempts(int argc, char **argv);
 int cmd_runners(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
+int cmd_schedules(int argc, char **argv);
 
 /* cmd_runs.c helpers shared with `run`: POST body to the app's runs, and
  * print "Run #<n> created (id=<id>, status=<s>)". */

@@ -1,7 +1,7 @@
 /*
  * minitower-cli: the command-line client of minitowerd (cli.md). main()
  * looks the first argument up in the command table; group commands
- * (config, apps, versions, runs, tokens, runners) dispatch their
+ * (config, apps, versions, runs, tokens, runners, schedules) dispatch their
  * subcommand through subcmd_dispatch. Each handler parses its own flags.
  */
 #include <stdio.h>
@@ -25,6 +25,7 @@ static const char root_usage[] =
     "  runs attempts <run-id>            the attempts of a run\n"
     "  tokens <create|list|revoke>       manage tokens\n"
     "  runners list                      list runners (admin)\n"
+    "  schedules <list|get|create|update|delete|pause|resume|trigger|fires|preview>\n"
     "  deploy                            deploy from Towerfile\n";
 
 static const struct {
@@ -41,6 +42,7 @@ static const struct {
 	{ "tokens", cmd_tokens },
 	{ "runners", cmd_runners },
 	{ "deploy", cmd_deploy },
+	{ "schedules", cmd_schedules },
 };
 
 int

@@ -150,7 +150,7 @@ get_app(struct towerfile *tf, const struct toml_value *root, struct err *err)
 	    towerfile_get_strings(app, "import_paths", "app.import_paths", &tf->import_paths,
 	    &tf->import_path_lens, &tf->nimport_paths, err) < 0)
 		return -1;
-	if (get_timeout(tf, app, err) < 0)
+	if (get_timeout(tf, app, err) < 0 || towerfile_schedule_parse(tf, app, err) < 0)
 		return -1;
 	return towerfile_limits_parse(tf, app, err);
 }
@@ -302,6 +302,7 @@ towerfile_free(struct towerfile *tf)
 	}
 	free(tf->params);
 	towerfile_limits_free(tf);
+	towerfile_schedule_free(tf);
 	free(tf);
 }
 
@@ -510,9 +511,9 @@ towerfile_validate(const struct towerfile *tf, struct err *err)
 	if (tf->has_timeout && tf->timeout_seconds < 1)
 		return err_set(err, ERR_TOWERFILE_INVALID, "app.timeout.seconds must be "
 		    ">= 1, got %" PRId64, tf->timeout_seconds);
-	if (check_params(tf, err) < 0)
+	if (check_params(tf, err) < 0 || towerfile_limits_validate(tf, err) < 0)
 		return -1;
-	return towerfile_limits_validate(tf, err);
+	return towerfile_schedule_validate(tf, err);
 }
 
 /* ---- params_schema (§4.1) ---- */

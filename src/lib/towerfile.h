@@ -70,6 +70,8 @@ struct towerfile {
 	bool		 has_sandbox;	/* [app.sandbox] present */
 	struct towerfile_sandbox sandbox;
 	struct towerfile_resources resources;	/* [app.resources], all unset when absent */
+	char		*schedule;		/* app.schedule, NULL when absent */
+	char		*schedule_timezone;	/* app.schedule_timezone, NULL when absent */
 };
 
 /* Parses a Towerfile text[0..len): TOML, then the known keys (ASCII case
@@ -118,6 +120,20 @@ json_t *towerfile_resources_json(const struct towerfile *tf);
 
 /* Frees what towerfile_limits_parse() allocated in tf. */
 void towerfile_limits_free(struct towerfile *tf);
+
+/* ---- towerfile_schedule.c (issue 14) ---- */
+
+/* Reads app.schedule and app.schedule_timezone (strings) into tf; a value
+ * of another type is a parse error as in towerfile_parse. 0 or -1. */
+int towerfile_schedule_parse(struct towerfile *tf, const struct toml_value *app,
+    struct err *err);
+/* Rule 12: app.schedule parses as a cron expression ("app.schedule: cron:
+ * ..."), app.schedule_timezone names a known zone ("app.schedule_timezone:
+ * unknown time zone") and is only given with app.schedule. 0, or -1 with
+ * ERR_TOWERFILE_INVALID. */
+int towerfile_schedule_validate(const struct towerfile *tf, struct err *err);
+/* Frees what towerfile_schedule_parse() allocated in tf. */
+void towerfile_schedule_free(struct towerfile *tf);
 
 /* Shared with towerfile_limits.c: the known key name of table t (exact case
  * first, else the last ASCII case-folded match), or NULL. */

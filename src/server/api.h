@@ -6,6 +6,8 @@
 #ifndef MT_API_H
 #define MT_API_H
 
+#include <stdint.h>
+
 #include "http.h"
 
 struct config;
@@ -38,6 +40,16 @@ int api_version_precheck(struct req *rq, struct resp *rs);
 /* api_runs.c (team side) */
 api_handler api_run_create, api_app_runs, api_run_list, api_run_summary, api_run_get,
     api_run_cancel, api_run_logs, api_run_stream, api_run_attempts, api_admin_runners;
+/* api_schedules.c */
+api_handler api_schedule_create, api_schedule_list, api_schedule_get, api_schedule_update,
+    api_schedule_delete, api_schedule_pause, api_schedule_resume, api_schedule_trigger,
+    api_schedule_fires, api_schedule_preview;
+/* After a version upload: creates, updates or removes the app's schedule
+ * named "towerfile" to match the Towerfile's app.schedule (cron, NULL when
+ * absent) and app.schedule_timezone (tz, NULL: UTC). A schedule of that
+ * name made through the API is left alone; failures are logged. */
+void api_schedule_towerfile_sync(int64_t team_id, int64_t app_id, const char *cron,
+    const char *tz);
 /* api_runner.c (runner protocol) */
 api_handler api_runner_register, api_lease, api_start, api_heartbeat, api_logs_post,
     api_result, api_artifact, api_release;

@@ -299,6 +299,7 @@ api_version_upload(struct req *rq, struct resp *rs)
 	}
 	free(rq->upload_path);	/* keep the stored blob */
 	rq->upload_path = NULL;
+	api_schedule_towerfile_sync(rq->team.team_id, v.app_id, tf->schedule, tf->schedule_timezone);
 	answer(rs, 201, encode_version(&v));
 out:
 	store_version_clear(&v);

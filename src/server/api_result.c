@@ -13,6 +13,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "notify.h"
+#include "scheduler.h"
 #include "store.h"
 #include "util.h"
 
@@ -125,6 +126,8 @@ api_result(struct req *rq, struct resp *rs)
 		    in.cpu_system_ms);
 		runs_log_finished(run_id, a.attempt_no, a.team_slug, a.app_slug, in.status, "result");
 		notify_run(run_id);
+		if (strcmp(a.run_status, "completed") == 0 || strcmp(a.run_status, "failed") == 0)
+			scheduler_run_finished(run_id);
 	}
 	runner_answer_ok(rs);
 out:

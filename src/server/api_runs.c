@@ -140,9 +140,8 @@ struct create_req {
 	char	 fingerprint[65];
 };
 
-/* The trimmed Idempotency-Key (NULL when absent or blank); -1 when invalid. */
-static int
-idem_key(struct req *rq, struct resp *rs, char **out)
+int
+runs_idem_key(struct req *rq, struct resp *rs, char **out)
 {
 	const char *h = http_header(rq, "Idempotency-Key");
 	char *k;
@@ -237,27 +236,37 @@ decode_create(struct resp *rs, json_t *body, struct create_req *cr)
 	return 0;
 }
 
-/* Validates the input against the version's schema (towerfile.md §4) and
- * returns the input to store with the defaults added (NULL when none);
- * *bad is set (and rs answered) when it does not match. */
+int
+runs_input_check(const json_t *input, const char *schema_json, json_t **out, struct err *err)
+{
+	json_t *schema = NULL;
+
+	*out = NULL;
+	if (schema_json == NULL || json_decode(schema_json, strlen(schema_json), false, &schema) == -1) {
+		*out = input != NULL ? json_incref((json_t *)(uintptr_t)input) : NULL;
+		return 0;
+	}
+	if (schema_validate(schema, input, err) == -1) {
+		err_prefix(err, "input does not match schema: ");
+		json_decref(schema);
+		return -1;
+	}
+	*out = schema_apply_defaults(schema, input);
+	json_decref(schema);
+	return 0;
+}
+
+/* runs_input_check answering rs; *bad is set (and rs answered) when the
+ * input does not match. */
 static json_t *
 checked_input(struct resp *rs, const json_t *input, const char *schema_json, bool *bad)
 {
-	json_t *schema = NULL, *out;
 	struct err err;
+	json_t *out;
 
-	*bad = false;
-	if (schema_json == NULL || json_decode(schema_json, strlen(schema_json), false, &schema) == -1)
-		return input != NULL ? json_incref((json_t *)(uintptr_t)input) : NULL;
-	if (schema_validate(schema, input, &err) == -1) {
-		err_prefix(&err, "input does not match schema: ");
+	*bad = runs_input_check(input, schema_json, &out, &err) == -1;
+	if (*bad)
 		resp_err(rs, &err);
-		json_decref(schema);
-		*bad = true;
-		return NULL;
-	}
-	out = schema_apply_defaults(schema, input);
-	json_decref(schema);
 	return out;
 }
 
@@ -323,7 +332,7 @@ create(struct req *rq, struct resp *rs, const struct app *a, const struct create
 		goto out;
 	input_json = input != NULL ? json_dumps_sorted(input) : NULL;
 	nr = (struct run_new){ rq->team.team_id, a->id, v.id, input_json, cr->priority,
-	    cr->max_retries, cr->idem_key, cr->fingerprint };
+	    cr->max_retries, cr->idem_key, cr->fingerprint, 0, 0 };
 	if (store_run_create(&nr, &r, &replayed, &err) == -1) {
 		runs_fail(rs, &err, "create run");
 		goto out;
@@ -357,7 +366,7 @@ api_run_create(struct req *rq, struct resp *rs)
 		runs_fail(rs, &err, "get app");
 		return;
 	}
-	if (idem_key(rq, rs, &cr.idem_key) == -1 ||
+	if (runs_idem_key(rq, rs, &cr.idem_key) == -1 ||
 	    (body = api_body(rq, rs, true, "malformed JSON body")) == NULL ||
 	    decode_create(rs, body, &cr) == -1)
 		goto out;
@@ -372,9 +381,8 @@ out:
 
 /* ---- lists and single runs ---- */
 
-/* limit and offset of api.md §0.5. */
-static int
-paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset)
+int
+runs_paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset)
 {
 	int rc;
 
@@ -391,6 +399,23 @@ paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset)
 	}
 	if (*offset < 0)
 		*offset = 0;
+	return 0;
+}
+
+/* The ?schedule_id= filter (0 when absent); -1 answered. */
+static int
+schedule_filter(struct req *rq, struct resp *rs, int64_t *id)
+{
+	int rc = runs_query_int(rq, "schedule_id", id);
+
+	if (rc == 0) {
+		*id = 0;
+		return 0;
+	}
+	if (rc < 0 || *id < 1) {
+		resp_error(rs, ERR_INVALID, "schedule_id must be a positive integer");
+		return -1;
+	}
 	return 0;
 }
 
@@ -462,7 +487,8 @@ api_app_runs(struct req *rq, struct resp *rs)
 	f.team_id = rq->team.team_id;
 	f.app_id = a.id;
 	store_app_clear(&a);
-	if (paging(rq, rs, &f.limit, &f.offset) == -1)
+	if (runs_paging(rq, rs, &f.limit, &f.offset) == -1 ||
+	    schedule_filter(rq, rs, &f.schedule_id) == -1)
 		return;
 	answer_runs(rs, &f, want_total);
 }
@@ -509,7 +535,9 @@ api_run_list(struct req *rq, struct resp *rs)
 
 	memset(&f, 0, sizeof(f));
 	f.team_id = rq->team.team_id;
-	if (paging(rq, rs, &f.limit, &f.offset) == -1 || list_options(rq, rs, &f, &want_total) == -1)
+	if (runs_paging(rq, rs, &f.limit, &f.offset) == -1 ||
+	    list_options(rq, rs, &f, &want_total) == -1 ||
+	    schedule_filter(rq, rs, &f.schedule_id) == -1)
 		return;
 	if (text_filter(rq, "status", &status) == -1 || (status != NULL && !valid_status(status))) {
 		resp_error(rs, ERR_INVALID, "invalid status filter");
@@ -559,9 +587,8 @@ api_run_get(struct req *rq, struct resp *rs)
 	store_run_clear(&r);
 }
 
-/* Logs, metrics and wake-ups of a cancel that changed something. */
-static void
-cancelled(const struct run *r, const char *old, int64_t attempt_no)
+void
+runs_cancelled(const struct run *r, const char *old, int64_t attempt_no)
 {
 	if (strcmp(old, "queued") == 0 && strcmp(r->status, "cancelled") == 0) {
 		metrics_run_completed(r->team_slug, r->app_slug, "cancelled", -1, -1,
@@ -590,7 +617,7 @@ api_run_cancel(struct req *rq, struct resp *rs)
 		runs_fail(rs, &err, "cancel run");
 		return;
 	}
-	cancelled(&r, old, attempt_no);
+	runs_cancelled(&r, old, attempt_no);
 	runs_answer(rs, 200, encode_run(&r));
 	store_run_clear(&r);
 }

@@ -29,6 +29,23 @@ struct log_sel {
 int runs_log_request(struct req *rq, struct resp *rs, bool with_last_id, struct run *run,
     struct log_sel *sel, int64_t *attempt_id, int64_t *attempt_no);
 
+/* Validates input (NULL: none) against a version's params_schema_json
+ * (towerfile.md §4; NULL: no schema) and sets *out (caller decrefs; NULL
+ * when none) to the input to store, defaults added. -1 with ERR_INVALID
+ * "input does not match schema: ..." when it does not match. */
+int runs_input_check(const json_t *input, const char *schema_json, json_t **out,
+    struct err *err);
+/* Logs, metrics and wake-ups of a cancel that changed something (old: the
+ * status before, attempt_no the run's latest attempt). */
+void runs_cancelled(const struct run *r, const char *old, int64_t attempt_no);
+
+/* The trimmed Idempotency-Key of api.md §1.6.2 (*out NULL when absent or
+ * blank, else the caller frees it); -1 (answered 400) when invalid. */
+int runs_idem_key(struct req *rq, struct resp *rs, char **out);
+/* limit (default 50, clamped to [1, 100]) and offset of api.md §0.5; -1
+ * (answered 400) when malformed. */
+int runs_paging(struct req *rq, struct resp *rs, int64_t *limit, int64_t *offset);
+
 /* Answers a store error: ERR_INTERNAL is logged as op and hidden. */
 void runs_fail(struct resp *rs, const struct err *err, const char *op);
 /* Sets a JSON response from v (taken). */

@@ -38,4 +38,10 @@ json_t *encode_lease(const struct lease *l, const char *lease_token);
 json_t *encode_input(const char *json_text);
 /* ==== end of run objects ==== */
 
+struct schedule;
+struct fire;
+/* ScheduleObject and FireObject (encode_schedule.c). */
+json_t *encode_schedule(const struct schedule *s);
+json_t *encode_fire(const struct fire *f);
+
 #endif

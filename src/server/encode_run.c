@@ -50,6 +50,9 @@ encode_run(const struct run *r)
 	json_object_set_new(o, "queued_at", encode_ts(r->queued_at));
 	set_ts_opt(o, "started_at", r->started_at);
 	set_ts_opt(o, "finished_at", r->finished_at);
+	if (r->schedule_id != 0)
+		json_object_set_new(o, "schedule_id", json_integer(r->schedule_id));
+	set_ts_opt(o, "scheduled_for", r->scheduled_for);
 	return o;
 }
 

@@ -20,6 +20,7 @@
 #include "objects.h"
 #include "reaper.h"
 #include "routes.h"
+#include "scheduler.h"
 #include "store.h"
 #include "throttle.h"
 #include "util.h"
@@ -80,12 +81,14 @@ main(void)
 		log_error("db error", "error=%s", err.msg);
 		return 1;
 	}
-	if (notify_start(cfg.expiry_interval_ms, reaper_tick) == -1 || http_start(&cfg, &err) == -1) {
+	if (notify_start(cfg.expiry_interval_ms, reaper_tick) == -1 || http_start(&cfg, &err) == -1 ||
+	    scheduler_start(&cfg, &err) == -1) {
 		log_error("server error", "error=%s", err.msg);
 		return 1;
 	}
 	wait_for_signal();
 	log_info("shutting down", NULL);
+	scheduler_stop();
 	notify_stop();
 	http_stop();
 	store_close();

@@ -15,7 +15,8 @@
 static struct prom_family *http_requests, *http_duration, *http_req_size,
     *http_resp_size, *runs_created, *runs_completed, *runs_retried,
     *runs_leased, *runners_registered, *queue_wait, *execution, *total,
-    *peak_memory, *cpu_seconds, *db_unavailable, *slow_clients;
+    *peak_memory, *cpu_seconds, *db_unavailable, *slow_clients, *schedule_fires,
+    *schedule_lag;
 
 /* Every value the `path` label may take (observability.md §1.2). */
 static const char *const path_labels[] = {
@@ -33,6 +34,10 @@ static const char *const path_labels[] = {
 	"/api/v1/runs/{run}/result", "/api/v1/runs/{run}/artifact",
 	"/api/v1/runs/{run}/release",
 	"/api/v1/runners/register", "/api/v1/admin/runners",
+	"/api/v1/apps/{app}/schedules", "/api/v1/schedules/preview",
+	"/api/v1/schedules/{id}", "/api/v1/schedules/{id}/pause",
+	"/api/v1/schedules/{id}/resume", "/api/v1/schedules/{id}/trigger",
+	"/api/v1/schedules/{id}/fires",
 	"/ui",
 	"other",
 };
@@ -66,6 +71,10 @@ static const char *const l_method_path_status[] = { "method", "path",
 	"status" };
 static const char *const l_app_team[] = { "app", "team" };
 static const char *const l_app_status_team[] = { "app", "status", "team" };
+static const char *const l_app_outcome_team[] = { "app", "outcome", "team" };
+static const double lag_seconds[] = {
+	.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60,
+};
 static const char *const l_app_env_team[] = { "app", "environment", "team" };
 static const char *const l_env[] = { "environment" };
 static const char *const l_reason[] = { "reason" };
@@ -133,6 +142,12 @@ metrics_init(void)
 	slow_clients = counter("minitower_http_slow_clients_closed_total",
 	    "Connections closed because the client sent its request too "
 	    "slowly, by reason.", l_reason, 1);
+	schedule_fires = counter("minitower_schedule_fires_total",
+	    "Schedule fire times handled, by team, app, and outcome.",
+	    l_app_outcome_team, 3);
+	schedule_lag = histogram("minitower_schedule_fire_lag_seconds",
+	    "Time from a schedule's fire time to the commit of its run, by team and app.",
+	    l_app_team, 2, lag_seconds, NELEM(lag_seconds));
 }
 
 void
@@ -141,7 +156,8 @@ metrics_free(void)
 	struct prom_family **all[] = { &http_requests, &http_duration,
 	    &http_req_size, &http_resp_size, &runs_created, &runs_completed,
 	    &runs_retried, &runs_leased, &runners_registered, &db_unavailable, &queue_wait,
-	    &execution, &total, &peak_memory, &cpu_seconds, &slow_clients };
+	    &execution, &total, &peak_memory, &cpu_seconds, &slow_clients, &schedule_fires,
+	    &schedule_lag };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++) {
@@ -284,7 +300,7 @@ metrics_span_s(int64_t from_ms, int64_t to_ms)
 static void
 render_gauges(struct buf *out, const struct metrics_gauges *g)
 {
-	struct prom_family *pending, *online;
+	struct prom_family *pending, *online, *enabled;
 	size_t i;
 
 	pending = prom_family_new("minitower_runs_pending",
@@ -309,6 +325,13 @@ render_gauges(struct buf *out, const struct metrics_gauges *g)
 	prom_family_render(online, out);
 	prom_family_free(pending);
 	prom_family_free(online);
+	if (g == NULL || g->schedules_enabled <= 0)
+		return;	/* like the rows above: left out at 0 */
+	enabled = prom_family_new("minitower_schedules_enabled",
+	    "Number of enabled schedules.", PROM_GAUGE, NULL, 0, NULL, 0);
+	prom_gauge_set(prom_series_get(enabled, NULL), g->schedules_enabled);
+	prom_family_render(enabled, out);
+	prom_family_free(enabled);
 }
 
 int
@@ -317,11 +340,32 @@ metrics_render(struct buf *out, const struct metrics_gauges *g)
 	struct prom_family *all[] = { http_requests, http_duration,
 	    http_req_size, http_resp_size, runs_created, runs_completed,
 	    runs_retried, runs_leased, runners_registered, queue_wait,
-	    execution, total, peak_memory, cpu_seconds, db_unavailable, slow_clients };
+	    execution, total, peak_memory, cpu_seconds, db_unavailable, slow_clients,
+	    schedule_fires, schedule_lag };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++)
 		prom_family_render(all[i], out);
 	render_gauges(out, g);
 	return buf_ok(out) ? 0 : -1;
+}
+
+void
+metrics_schedule_fire(const char *team, const char *app, const char *outcome, double lag_s)
+{
+	const char *v[] = { app, outcome, team };
+	const char *v_app_team[] = { app, team };
+
+	prom_inc(schedule_fires, v);
+	if (lag_s >= 0)
+		prom_observe(schedule_lag, v_app_team, lag_s);
+}
+
+void
+metrics_schedule_missed(const char *team, const char *app, int64_t n)
+{
+	const char *v[] = { app, "skipped_missed", team };
+
+	if (n > 0)
+		prom_counter_add(prom_series_get(schedule_fires, v), (uint64_t)n);
 }

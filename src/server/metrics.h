@@ -91,6 +91,15 @@ void metrics_slow_client_closed(const char *reason);
  * that the result can go straight into metrics_run_completed(). */
 double metrics_span_s(int64_t from_ms, int64_t to_ms);
 
+/* A schedule fire time was handled (docs/schedules.md):
+ * minitower_schedule_fires_total{team,app,outcome} +1, and lag_s (due time
+ * to the run's commit; < 0 to skip) is observed in
+ * minitower_schedule_fire_lag_seconds. */
+void metrics_schedule_fire(const char *team, const char *app, const char *outcome,
+    double lag_s);
+/* n older fire times were recorded skipped_missed at once. */
+void metrics_schedule_missed(const char *team, const char *app, int64_t n);
+
 /* Gauge rows, counted from the database at scrape time. Strings are
  * borrowed for the duration of metrics_render(). Rows with count 0 are
  * skipped; rows with equal labels are added up. */
@@ -109,6 +118,7 @@ struct metrics_gauges {
 	size_t		 npending;
 	const struct metrics_online_row *online;
 	size_t		 nonline;
+	int64_t		 schedules_enabled;	/* minitower_schedules_enabled */
 };
 
 /* Appends the whole exposition to out: every family with at least one

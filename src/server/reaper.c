@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "reaper.h"
+#include "scheduler.h"
 #include "store.h"
 #include "util.h"
 
@@ -46,8 +47,10 @@ watch_wall_clock(void)
 {
 	int64_t off = now_ms() - steady_ms();
 
-	if (off - wall_offset_ms >= STEP_LOG_MS || wall_offset_ms - off >= STEP_LOG_MS)
+	if (off - wall_offset_ms >= STEP_LOG_MS || wall_offset_ms - off >= STEP_LOG_MS) {
 		log_warn("wall clock stepped", "step_ms=%d offset_ms=%d", off - wall_offset_ms, off);
+		scheduler_wake();	/* its sleep was measured in wall time */
+	}
 	wall_offset_ms = off;
 }
 
@@ -66,6 +69,8 @@ reaped(enum reap_kind kind, const struct attempt *a)
 		metrics_run_completed(a->team_slug, a->app_slug, status, -1, -1, -1);
 		runs_log_finished(a->run_id, a->attempt_no, a->team_slug, a->app_slug, status,
 		    "lease expired");
+		if (kind == REAP_DEAD)
+			scheduler_run_finished(a->run_id);
 	}
 	notify_run(a->run_id);
 }

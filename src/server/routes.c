@@ -60,6 +60,8 @@ static const struct route exact[] = {
 	    { M("GET", A_ADMIN, api_admin_runners) } },
 	{ "/api/v1/runners/register", METHOD_FIRST, A_NONE, "POST",
 	    { M("POST", A_NONE, api_runner_register) } },
+	{ "/api/v1/schedules/preview", AUTH_FIRST, A_TEAM, "GET",
+	    { M("GET", A_TEAM, api_schedule_preview) } },
 #ifdef MT_FAULTS
 	/* test builds only (docs/reliability.md) */
 	{ "/__faults", METHOD_FIRST, A_NONE, "POST", { M("POST", A_NONE, api_faults) } },
@@ -68,7 +70,9 @@ static const struct route exact[] = {
 
 enum {	/* indexes into subtree[] */
 	R_TOKEN, R_APP, R_VERSIONS, R_APP_RUNS, R_APP_STATS, R_RUN, R_CANCEL, R_LOGS, R_STREAM,
-	R_ATTEMPTS, R_START, R_HEARTBEAT, R_RESULT, R_ARTIFACT, R_RELEASE, R_UI, R_NSUB
+	R_ATTEMPTS, R_START, R_HEARTBEAT, R_RESULT, R_ARTIFACT, R_RELEASE, R_UI,
+	R_APP_SCHEDULES, R_SCHEDULE, R_SCHED_PAUSE, R_SCHED_RESUME, R_SCHED_TRIGGER, R_SCHED_FIRES,
+	R_NSUB
 };
 static const struct route subtree[R_NSUB] = {
 	[R_TOKEN] = { "/api/v1/tokens/{id}", AUTH_FIRST, A_TEAM, "DELETE",
@@ -100,6 +104,19 @@ static const struct route subtree[R_NSUB] = {
 	[R_RELEASE] = { "/api/v1/runs/{run}/release", SHAPE_FIRST, A_LEASE, "POST",
 	    { M("POST", A_LEASE, api_release) } },
 	[R_UI] = { "/ui", METHOD_FIRST, A_NONE, "GET", { M("GET", A_NONE, api_ui) } },
+	[R_APP_SCHEDULES] = { "/api/v1/apps/{app}/schedules", AUTH_FIRST, A_TEAM, "GET, POST",
+	    { M("GET", A_TEAM, api_schedule_list), M("POST", A_TEAM, api_schedule_create) } },
+	[R_SCHEDULE] = { "/api/v1/schedules/{id}", SHAPE_FIRST, A_TEAM, "GET, PATCH, DELETE",
+	    { M("GET", A_TEAM, api_schedule_get), M("PATCH", A_TEAM, api_schedule_update),
+	    M("DELETE", A_TEAM, api_schedule_delete) } },
+	[R_SCHED_PAUSE] = { "/api/v1/schedules/{id}/pause", SHAPE_FIRST, A_TEAM, "POST",
+	    { M("POST", A_TEAM, api_schedule_pause) } },
+	[R_SCHED_RESUME] = { "/api/v1/schedules/{id}/resume", SHAPE_FIRST, A_TEAM, "POST",
+	    { M("POST", A_TEAM, api_schedule_resume) } },
+	[R_SCHED_TRIGGER] = { "/api/v1/schedules/{id}/trigger", SHAPE_FIRST, A_TEAM, "POST",
+	    { M("POST", A_TEAM, api_schedule_trigger) } },
+	[R_SCHED_FIRES] = { "/api/v1/schedules/{id}/fires", SHAPE_FIRST, A_TEAM, "GET",
+	    { M("GET", A_TEAM, api_schedule_fires) } },
 };
 
 void
@@ -164,6 +181,8 @@ match_apps(struct req *rq, const char *rest)
 		set_route(rq, R_APP_RUNS, seg[0], NULL);
 	else if (n == 2 && strcmp(seg[1], "stats") == 0)
 		set_route(rq, R_APP_STATS, seg[0], NULL);
+	else if (n == 2 && strcmp(seg[1], "schedules") == 0)
+		set_route(rq, R_APP_SCHEDULES, seg[0], NULL);
 	else
 		set_route(rq, R_APP, seg[0], "?");	/* 404 after authentication */
 }
@@ -189,6 +208,31 @@ match_runs(struct req *rq, const char *rest)
 	}
 	if (n == 3 && strcmp(seg[1], "logs") == 0 && strcmp(seg[2], "stream") == 0) {
 		set_route(rq, R_STREAM, seg[0], NULL);
+		return;
+	}
+	if (n != 2)
+		return;
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(seg[1], actions[i].name) == 0)
+			set_route(rq, actions[i].idx, seg[0], NULL);
+}
+
+static void
+match_schedules(struct req *rq, const char *rest)
+{
+	static const struct { const char *name; int idx; } actions[] = {
+		{ "pause", R_SCHED_PAUSE }, { "resume", R_SCHED_RESUME },
+		{ "trigger", R_SCHED_TRIGGER }, { "fires", R_SCHED_FIRES },
+	};
+	char seg[4][512];
+	bool trailing;
+	int n = split(rest, seg, &trailing);
+	size_t i;
+
+	if (n == 0 || seg[0][0] == '\0')
+		return;
+	if (n == 1) {
+		set_route(rq, R_SCHEDULE, seg[0], NULL);
 		return;
 	}
 	if (n != 2)
@@ -232,6 +276,8 @@ routes_match(struct req *rq)
 		match_runs(rq, p + 13);
 	else if (strncmp(p, "/api/v1/tokens/", 15) == 0)
 		match_tokens(rq, p + 15);
+	else if (strncmp(p, "/api/v1/schedules/", 18) == 0)
+		match_schedules(rq, p + 18);
 	else if (strncmp(p, "/api/", 5) != 0 && strcmp(p, "/api") != 0 &&
 	    (cfg->ui_dir != NULL || strcmp(p, "/") == 0))
 		rq->route = &subtree[R_UI];

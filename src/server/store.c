@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "store_run.h"
+#include "store_schedule.h"
 #include "util.h"
 
 #define TOKEN_TOUCH_MS 60000
@@ -456,6 +457,10 @@ store_metrics_gauges(struct metrics_gauges *g, struct err *err)
 		return -1;
 	}
 	g->online = o;
+	if (store_schedule_count_enabled(&g->schedules_enabled, err) == -1) {
+		store_metrics_gauges_free(g);
+		return -1;
+	}
 	return 0;
 }
 

@@ -67,6 +67,8 @@ int store_fault_arm(const char *kind, int skip, int count, bool all_conns, long 
 /* Opens the database and applies migrations (see db.h). */
 int store_open(const char *path, bool sync_full, struct err *err);
 void store_close(void);
+/* Releases the calling thread's reader connection (a thread that ends). */
+void store_thread_end(void);
 /* 0 when the database answers within 2 s. */
 int store_ping(void);
 
@@ -154,6 +156,8 @@ struct run {
 	int64_t	 started_at;
 	int64_t	 finished_at;
 	char	 environment[STORE_ENV_MAX];
+	int64_t	 schedule_id;		/* 0 when the run was not made by a schedule */
+	int64_t	 scheduled_for;		/* the fire time it was made for (Unix ms), 0 when none */
 };
 
 /* What a new run needs (api.md §1.6.1); strings are borrowed. */
@@ -166,6 +170,8 @@ struct run_new {
 	int64_t		 max_retries;
 	const char	*idem_key;	/* trimmed Idempotency-Key, NULL when none */
 	const char	*fingerprint;	/* request SHA-256 hex when idem_key is set */
+	int64_t		 schedule_id;	/* 0: none (store_schedule.c sets it) */
+	int64_t		 scheduled_for;	/* Unix ms, 0: none */
 };
 
 struct run_filter {
@@ -174,6 +180,7 @@ struct run_filter {
 	const char	*app_slug;	/* team-wide list: NULL = every app */
 	const char	*status;	/* NULL = every status */
 	bool		 recent;	/* team-wide list: newest queued_at first */
+	int64_t		 schedule_id;	/* > 0: only the runs of this schedule */
 	int64_t		 limit;
 	int64_t		 offset;
 };

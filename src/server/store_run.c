@@ -22,7 +22,7 @@
 
 #define RUN_SELECT "SELECT r.id, r.team_id, r.app_id, r.run_no, v.version_no, t.slug, a.slug, " \
 	"r.status, r.input_json, r.priority, r.max_retries, r.retry_count, r.cancel_requested, " \
-	"r.queued_at, r.started_at, r.finished_at, e.name FROM runs r " \
+	"r.queued_at, r.started_at, r.finished_at, e.name, r.schedule_id, r.scheduled_for FROM runs r " \
 	"JOIN apps a ON a.id=r.app_id JOIN teams t ON t.id=r.team_id " \
 	"JOIN app_versions v ON v.id=r.app_version_id JOIN environments e ON e.id=r.environment_id "
 
@@ -49,6 +49,8 @@ run_from_row(sqlite3_stmt *st, void *elem)
 	r->started_at = db_col_i64(st, 14);
 	r->finished_at = db_col_i64(st, 15);
 	col_copy(st, 16, r->environment, sizeof(r->environment));
+	r->schedule_id = db_col_i64(st, 17);
+	r->scheduled_for = db_col_i64(st, 18);
 }
 
 void
@@ -74,9 +76,8 @@ store_runs_free(struct run *runs, size_t n)
 	db_list_free(runs, n, &run_rows);
 }
 
-/* Loads run id (of team_id unless 0) on connection c. */
-static int
-load_run(struct conn *c, int64_t team_id, int64_t id, struct run *out, struct err *err)
+int
+store_run_load(struct conn *c, int64_t team_id, int64_t id, struct run *out, struct err *err)
 {
 	sqlite3_stmt *st = db_prep(c, RUN_SELECT "WHERE r.id=?1 AND (?2=0 OR r.team_id=?2)",
 	    "ii", id, team_id);
@@ -95,7 +96,7 @@ load_run(struct conn *c, int64_t team_id, int64_t id, struct run *out, struct er
 int
 store_run_get(int64_t team_id, int64_t run_id, struct run *out, struct err *err)
 {
-	return load_run(db_reader(), team_id, run_id, out, err);
+	return store_run_load(db_reader(), team_id, run_id, out, err);
 }
 
 static int
@@ -144,9 +145,8 @@ default_env(struct conn *c, int64_t team_id, int64_t now, int64_t *env_id, struc
 	return 0;
 }
 
-/* Inserts the run row; *id gets its id. */
-static int
-insert_run(struct conn *c, const struct run_new *in, int64_t now, int64_t *id, struct err *err)
+int
+store_run_insert(struct conn *c, const struct run_new *in, int64_t now, int64_t *id, struct err *err)
 {
 	sqlite3_stmt *st;
 	int64_t env_id, run_no;
@@ -161,16 +161,17 @@ insert_run(struct conn *c, const struct run_new *in, int64_t now, int64_t *id, s
 	sqlite3_reset(st);
 	if (db_exec(c, "INSERT INTO runs(team_id, app_id, environment_id, app_version_id, run_no, "
 	    "input_json, status, priority, max_retries, retry_count, cancel_requested, queued_at, "
-	    "created_at, updated_at) VALUES(?,?,?,?,?,?,'queued',?,?,0,0,?,?,?)", err, "iiiiisiiiii",
+	    "created_at, updated_at, schedule_id, scheduled_for) "
+	    "VALUES(?,?,?,?,?,?,'queued',?,?,0,0,?,?,?,?,?)", err, "iiiiisiiiiizz",
 	    in->team_id, in->app_id, env_id, in->version_id, run_no, in->input_json, in->priority,
-	    in->max_retries, now, now, now) == -1)
+	    in->max_retries, now, now, now, in->schedule_id, in->scheduled_for) == -1)
 		return -1;
 	*id = db_last_id(c);
 	return 0;
 }
 
-static int
-record_key(struct conn *c, const struct run_new *in, int64_t run_id, int64_t now, struct err *err)
+int
+store_run_key(struct conn *c, const struct run_new *in, int64_t run_id, int64_t now, struct err *err)
 {
 	/* an expired row of the same key is replaced */
 	if (db_exec(c, "DELETE FROM run_idempotency_keys WHERE team_id=? AND app_id=? AND "
@@ -204,10 +205,10 @@ store_run_create(const struct run_new *in, struct run *out, bool *replayed, stru
 		}
 		*replayed = rc == 1;
 	}
-	if (!*replayed && (insert_run(c, in, now, &id, err) == -1 ||
-	    (in->idem_key != NULL && record_key(c, in, id, now, err) == -1)))
+	if (!*replayed && (store_run_insert(c, in, now, &id, err) == -1 ||
+	    (in->idem_key != NULL && store_run_key(c, in, id, now, err) == -1)))
 		goto fail;
-	if (load_run(c, 0, id, out, err) == -1)
+	if (store_run_load(c, 0, id, out, err) == -1)
 		goto fail;
 	return db_commit(c, err);
 fail:
@@ -220,25 +221,25 @@ int
 store_run_list(const struct run_filter *f, struct run **out, size_t *n, struct err *err)
 {
 	static const char team_sql[] = RUN_SELECT "WHERE r.team_id=?1 AND (?2 IS NULL OR "
-	    "r.status=?2) AND (?3 IS NULL OR a.slug=?3) ORDER BY CASE r.status "
+	    "r.status=?2) AND (?3 IS NULL OR a.slug=?3) AND (?6=0 OR r.schedule_id=?6) ORDER BY CASE r.status "
 	    "WHEN 'running' THEN 0 WHEN 'leased' THEN 1 WHEN 'cancelling' THEN 2 WHEN 'queued' THEN 3 "
 	    "WHEN 'completed' THEN 4 WHEN 'failed' THEN 5 WHEN 'cancelled' THEN 6 ELSE 7 END, "
 	    "r.queued_at DESC, r.id DESC LIMIT ?4 OFFSET ?5";
 	static const char recent_sql[] = RUN_SELECT "WHERE r.team_id=?1 AND (?2 IS NULL OR "
-	    "r.status=?2) AND (?3 IS NULL OR a.slug=?3) ORDER BY r.queued_at DESC, r.id DESC "
-	    "LIMIT ?4 OFFSET ?5";
-	static const char app_sql[] = RUN_SELECT "WHERE r.app_id=?1 ORDER BY r.run_no DESC "
-	    "LIMIT ?2 OFFSET ?3";
+	    "r.status=?2) AND (?3 IS NULL OR a.slug=?3) AND (?6=0 OR r.schedule_id=?6) "
+	    "ORDER BY r.queued_at DESC, r.id DESC LIMIT ?4 OFFSET ?5";
+	static const char app_sql[] = RUN_SELECT "WHERE r.app_id=?1 AND (?4=0 OR "
+	    "r.schedule_id=?4) ORDER BY r.run_no DESC LIMIT ?2 OFFSET ?3";
 	struct conn *c = db_reader();
 	sqlite3_stmt *st;
 	void *v;
 	int rc;
 
 	if (f->app_id > 0)
-		st = db_prep(c, app_sql, "iii", f->app_id, f->limit, f->offset);
+		st = db_prep(c, app_sql, "iiii", f->app_id, f->limit, f->offset, f->schedule_id);
 	else
-		st = db_prep(c, f->recent ? recent_sql : team_sql, "issii", f->team_id, f->status,
-		    f->app_slug, f->limit, f->offset);
+		st = db_prep(c, f->recent ? recent_sql : team_sql, "issiii", f->team_id, f->status,
+		    f->app_slug, f->limit, f->offset, f->schedule_id);
 	rc = db_list(c, st, &run_rows, &v, n, err);
 	*out = v;
 	return rc;
@@ -251,11 +252,13 @@ store_run_count(const struct run_filter *f, int64_t *total, struct err *err)
 	sqlite3_stmt *st;
 
 	if (f->app_id > 0)
-		st = db_prep(c, "SELECT COUNT(*) FROM runs WHERE app_id=?", "i", f->app_id);
+		st = db_prep(c, "SELECT COUNT(*) FROM runs WHERE app_id=?1 AND (?2=0 OR "
+		    "schedule_id=?2)", "ii", f->app_id, f->schedule_id);
 	else
 		st = db_prep(c, "SELECT COUNT(*) FROM runs r WHERE r.team_id=?1 AND (?2 IS NULL OR "
 		    "r.status=?2) AND (?3 IS NULL OR r.app_id=(SELECT id FROM apps WHERE "
-		    "team_id=?1 AND slug=?3))", "iss", f->team_id, f->status, f->app_slug);
+		    "team_id=?1 AND slug=?3)) AND (?4=0 OR r.schedule_id=?4)", "issi", f->team_id,
+		    f->status, f->app_slug, f->schedule_id);
 	if (one_row(c, st, err) != 1)
 		return -1;
 	*total = db_col_i64(st, 0);
@@ -321,6 +324,20 @@ apply_cancel(struct conn *c, const char *status, int64_t run_id, int64_t now, st
 }
 
 int
+store_run_cancel_in(struct conn *c, int64_t team_id, int64_t run_id, struct run *out,
+    char old_status[STORE_STATUS_MAX], int64_t *attempt_no, struct err *err)
+{
+	if (store_run_load(c, team_id, run_id, out, err) == -1 ||
+	    last_attempt_no(c, run_id, attempt_no, err) == -1)
+		return -1;
+	snprintf(old_status, STORE_STATUS_MAX, "%s", out->status);
+	if (apply_cancel(c, out->status, run_id, now_ms(), err) == -1)
+		return -1;
+	store_run_clear(out);
+	return store_run_load(c, team_id, run_id, out, err);
+}
+
+int
 store_run_cancel(int64_t team_id, int64_t run_id, struct run *out,
     char old_status[STORE_STATUS_MAX], int64_t *attempt_no, struct err *err)
 {
@@ -329,14 +346,7 @@ store_run_cancel(int64_t team_id, int64_t run_id, struct run *out,
 	memset(out, 0, sizeof(*out));
 	if (c == NULL)
 		return -1;
-	if (load_run(c, team_id, run_id, out, err) == -1 ||
-	    last_attempt_no(c, run_id, attempt_no, err) == -1)
-		goto fail;
-	snprintf(old_status, STORE_STATUS_MAX, "%s", out->status);
-	if (apply_cancel(c, out->status, run_id, now_ms(), err) == -1)
-		goto fail;
-	store_run_clear(out);
-	if (load_run(c, team_id, run_id, out, err) == -1)
+	if (store_run_cancel_in(c, team_id, run_id, out, old_status, attempt_no, err) == -1)
 		goto fail;
 	return db_commit(c, err);
 fail:

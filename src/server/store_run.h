@@ -64,6 +64,24 @@ exec_n(struct conn *c, int rc)
 	return rc == -1 ? -1 : db_changes(c);
 }
 
+struct run;
+struct run_new;
+/* The run-creation steps of store_run.c, for other store files that create a
+ * run inside their own transaction on c (store_schedule.c):
+ * store_run_load reads run id (of team_id unless 0) into *out (ERR_NOT_FOUND "run
+ * not found"); store_run_insert inserts the row (environment, run_no) and sets
+ * *id; store_run_key stores in->idem_key for run_id. 0, or -1 with err. */
+int store_run_load(struct conn *c, int64_t team_id, int64_t id, struct run *out, struct err *err);
+int store_run_insert(struct conn *c, const struct run_new *in, int64_t now, int64_t *id,
+    struct err *err);
+int store_run_key(struct conn *c, const struct run_new *in, int64_t run_id, int64_t now,
+    struct err *err);
+/* The cancel of api.md §1.6.7 inside the caller's transaction on c: fills
+ * *out with the run afterwards, old_status and *attempt_no as
+ * store_run_cancel does. 0, or -1 with err. */
+int store_run_cancel_in(struct conn *c, int64_t team_id, int64_t run_id, struct run *out,
+    char old_status[16], int64_t *attempt_no, struct err *err);
+
 struct attempt;
 /* Reads attempt id with its run into *a (store_lease.c): 0, or -1 with
  * ERR_GONE "attempt not active" when there is no such attempt. */

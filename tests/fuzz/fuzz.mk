@@ -21,18 +21,19 @@ FUZZ_JSON   := src/lib/json.c src/lib/json_order.c $(FUZZ_BASE)
 # The whole server but main(): the router cannot be linked alone.
 FUZZ_SERVER := $(filter-out src/server/main.c,$(SERVER_SRC)) $(LIB_SRC)
 
+FUZZ_CRON   := src/lib/cron.c src/lib/cron_next.c src/lib/cron_tz.c src/lib/cron_format.c
+FUZZ_TOWERFILE := src/lib/towerfile.c src/lib/towerfile_limits.c src/lib/towerfile_schedule.c \
+                  src/lib/slug.c $(FUZZ_CRON)
+
 FUZZ_SRC_fuzz_toml      := $(FUZZ_TOML)
-FUZZ_SRC_fuzz_towerfile := src/lib/towerfile.c src/lib/towerfile_limits.c src/lib/slug.c \
-                           src/lib/schema.c $(FUZZ_JSON) $(FUZZ_TOML)
+FUZZ_SRC_fuzz_towerfile := $(FUZZ_TOWERFILE) src/lib/schema.c $(FUZZ_JSON) $(FUZZ_TOML)
 FUZZ_SRC_fuzz_schema    := src/lib/schema.c $(FUZZ_JSON)
-FUZZ_SRC_fuzz_archive   := src/lib/archive.c src/lib/towerfile.c src/lib/towerfile_limits.c \
-                           src/lib/slug.c src/lib/glob.c $(FUZZ_JSON) $(FUZZ_TOML)
+FUZZ_SRC_fuzz_archive   := src/lib/archive.c $(FUZZ_TOWERFILE) src/lib/glob.c $(FUZZ_JSON) $(FUZZ_TOML)
 FUZZ_SRC_fuzz_routes    := $(FUZZ_SERVER)
 FUZZ_SRC_fuzz_json      := $(FUZZ_JSON)
 FUZZ_SRC_fuzz_linesplit := src/runner/linesplit.c
 FUZZ_SRC_fuzz_multipart := src/server/upload.c src/lib/crypto.c $(FUZZ_BASE)
-FUZZ_SRC_fuzz_cron      := src/lib/cron.c src/lib/cron_next.c src/lib/cron_tz.c src/lib/cron_format.c \
-                           $(FUZZ_BASE)
+FUZZ_SRC_fuzz_cron      := $(FUZZ_CRON) $(FUZZ_BASE)
 FUZZ_SRC_fuzz_sse       := src/lib/sse.c src/lib/client.c src/server/encode.c src/server/encode_run.c \
                            $(FUZZ_JSON)
 

@@ -650,7 +650,7 @@ test_metrics_gauges(void **state)
 	const struct metrics_online_row o[] = {
 		{ "gpu", 1 }, { "default", 2 }, { "idle", 0 },
 	};
-	const struct metrics_gauges g = { p, 5, o, 3 };
+	const struct metrics_gauges g = { p, 5, o, 3, 0 };
 	char *out;
 
 	(void)state;
@@ -691,7 +691,7 @@ test_metrics_promtool(void **state)
 {
 	const struct metrics_pending_row p[] = { { "t", "a", "e\n\\", 1 } };
 	const struct metrics_online_row o[] = { { "x\xc3", 1 } };
-	const struct metrics_gauges g = { p, 1, o, 1 };
+	const struct metrics_gauges g = { p, 1, o, 1, 0 };
 	struct buf b;
 	char *out;
 	int rc;

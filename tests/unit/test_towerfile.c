@@ -298,6 +298,31 @@ test_rule_timeout(void **state)
 	    "import_paths entry \"..\" must not escape the project root");
 }
 
+/* Rule 12 (issue 14): app.schedule and app.schedule_timezone. */
+static void
+test_rule_schedule(void **state)
+{
+	struct towerfile *tf;
+
+	(void)state;
+	tf = parse_ok(APP "schedule = \"0 6 * * 1-5\"\nschedule_timezone = \"Europe/London\"\n");
+	assert_string_equal(tf->schedule, "0 6 * * 1-5");
+	assert_string_equal(tf->schedule_timezone, "Europe/London");
+	towerfile_free(tf);
+	tf = parse_ok(APP);
+	assert_null(tf->schedule);
+	assert_null(tf->schedule_timezone);
+	towerfile_free(tf);
+	valid(APP "schedule = \"every 2 hours\"\n");
+	valid(APP "Schedule = \"@daily\"\n");
+	invalid(APP "schedule = \"0 0 L * *\"\n", "app.schedule: cron: day-of-month: 'L' is not supported");
+	invalid(APP "schedule = \"* * * * *\"\nschedule_timezone = \"Mars/Base\"\n",
+	    "app.schedule_timezone: unknown time zone");
+	invalid(APP "schedule_timezone = \"UTC\"\n", "app.schedule_timezone needs app.schedule");
+	parse_bad(APP "schedule = 5\n",
+	    "parsing towerfile: line 4: app.schedule must be a string, got integer");
+}
+
 static void
 test_rules_params(void **state)
 {
@@ -469,6 +494,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_rule_schedule),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_case_folding),
 		cmocka_unit_test(test_spellings),

@@ -34,6 +34,15 @@ export type LoginResponse = Json<'login', 201>
 export type TokenCreateResponse = Json<'createToken', 201>
 export type ErrorCode = Schemas['ErrorCode']
 export type StatusEvent = Schemas['StatusEvent']
+export type Schedule = Schemas['Schedule']
+/** The create body: name and cron, every other field optional (the server has defaults). */
+export type ScheduleCreateRequest = Partial<Schemas['ScheduleCreateRequest']> &
+  Pick<Schemas['ScheduleCreateRequest'], 'name' | 'cron'>
+export type ScheduleUpdateRequest = Schemas['ScheduleUpdateRequest']
+export type OverlapPolicy = Schemas['OverlapPolicy']
+export type Fire = Schemas['Fire']
+export type FireOutcome = Schemas['FireOutcome']
+export type SchedulePreview = Schemas['SchedulePreview']
 export type AttemptEvent = Schemas['AttemptEvent']
 
 /** An API failure: HTTP status (0 for a network error), error.code when the server sent one, and the message to show. */
@@ -245,6 +254,27 @@ export function createApiClient(opts: ClientOptions) {
       }).then((r) => r.logs),
     runAttempts: (id: number, signal?: AbortSignal) =>
       request<Json<'listRunAttempts', 200>>('GET', `/api/v1/runs/${id}/attempts`, { signal }).then((r) => r.attempts),
+
+    listSchedules: (slug: string, signal?: AbortSignal) =>
+      request<Json<'listSchedules', 200>>('GET', `/api/v1/apps/${seg(slug)}/schedules`, { signal })
+        .then((r) => r.schedules),
+    createSchedule: (slug: string, body: ScheduleCreateRequest) =>
+      request<Schedule>('POST', `/api/v1/apps/${seg(slug)}/schedules`, { body }),
+    getSchedule: (id: number, signal?: AbortSignal) => request<Schedule>('GET', `/api/v1/schedules/${id}`, { signal }),
+    updateSchedule: (id: number, body: ScheduleUpdateRequest) =>
+      request<Schedule>('PATCH', `/api/v1/schedules/${id}`, { body }),
+    deleteSchedule: (id: number) => request<void>('DELETE', `/api/v1/schedules/${id}`),
+    pauseSchedule: (id: number) => request<Schedule>('POST', `/api/v1/schedules/${id}/pause`),
+    resumeSchedule: (id: number) => request<Schedule>('POST', `/api/v1/schedules/${id}/resume`),
+    triggerSchedule: (id: number, idempotencyKey?: string) =>
+      request<Fire>('POST', `/api/v1/schedules/${id}/trigger`, {
+        headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : undefined,
+      }),
+    scheduleFires: (id: number, page: Page = {}, signal?: AbortSignal) =>
+      request<Json<'listScheduleFires', 200>>('GET', `/api/v1/schedules/${id}/fires`, { query: { ...page }, signal })
+        .then((r) => r.fires),
+    previewSchedule: (cron: string, timezone: string, count = 5, signal?: AbortSignal) =>
+      request<SchedulePreview>('GET', '/api/v1/schedules/preview', { query: { cron, timezone, count }, signal }),
 
     listRunners: (signal?: AbortSignal) =>
       request<Json<'listRunners', 200>>('GET', '/api/v1/admin/runners', { signal }).then((r) => r.runners),

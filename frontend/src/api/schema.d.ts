@@ -329,6 +329,150 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/apps/{app}/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app slug (unique per team). */
+                app: components["parameters"]["AppSlug"];
+            };
+            cookie?: never;
+        };
+        /** The app's schedules by name. */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Create a schedule of the app.
+         * @description The input is checked against the version the schedule would run now (pinned, or the latest);
+         *     defaults are applied at each fire, as for a run. `next_fire_at` is the first fire time after now.
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The next fire times of an expression in a time zone. */
+        get: operations["previewSchedule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        /** One schedule. */
+        get: operations["getSchedule"];
+        put?: never;
+        post?: never;
+        /** Delete a schedule; its runs and fire history stay. */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        /** Change a schedule (any field of the create body except enabled). */
+        patch: operations["updateSchedule"];
+        trace?: never;
+    };
+    "/api/v1/schedules/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause (idempotent); fire times while paused are recorded skipped_paused. */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume (idempotent); next_fire_at is recomputed from now, the failure count reset. */
+        post: operations["resumeSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/{id}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** One fire now, outside the cron, subject to the overlap policy. */
+        post: operations["triggerSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/{id}/fires": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        /** The fire history, newest fire time first. */
+        get: operations["listScheduleFires"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs": {
         parameters: {
             query?: never;
@@ -987,6 +1131,113 @@ export interface components {
             queued_at: components["schemas"]["Timestamp"];
             started_at?: components["schemas"]["Timestamp"];
             finished_at?: components["schemas"]["Timestamp"];
+            /**
+             * Format: int64
+             * @description The schedule that made the run; omitted otherwise.
+             */
+            schedule_id?: number;
+            scheduled_for?: components["schemas"]["Timestamp"];
+        };
+        /** @enum {string} */
+        OverlapPolicy: "skip" | "allow" | "queue_one" | "cancel_previous";
+        /** @enum {string} */
+        FireOutcome: "created" | "skipped_overlap" | "skipped_missed" | "skipped_paused" | "failed";
+        /** @description ScheduleObject (docs/api-endpoints.md); optional fields are omitted when absent. */
+        Schedule: {
+            /** Format: int64 */
+            schedule_id: number;
+            app_slug: string;
+            name: string;
+            cron: string;
+            /** @description IANA zone name. */
+            timezone: string;
+            input?: components["schemas"]["RunInput"];
+            /**
+             * Format: int64
+             * @description Pinned version; omitted: the latest at fire time.
+             */
+            version_no?: number;
+            /** Format: int32 */
+            priority: number;
+            max_retries: number;
+            overlap_policy: components["schemas"]["OverlapPolicy"];
+            catchup_window_s: number;
+            enabled: boolean;
+            paused_reason?: string;
+            pause_after_failures: number;
+            next_fire_at: components["schemas"]["Timestamp"];
+            last_fire_at?: components["schemas"]["Timestamp"];
+            consecutive_failures: number;
+            /** @enum {string} */
+            managed_by?: "towerfile";
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ScheduleList: {
+            schedules: components["schemas"]["Schedule"][];
+        };
+        ScheduleUpdateRequest: {
+            name?: string;
+            cron?: string;
+            timezone?: string;
+            input?: {
+                [key: string]: unknown;
+            };
+            /** @description null or 0: the latest version. */
+            version_no?: number | null;
+            /** Format: int32 */
+            priority?: number;
+            max_retries?: number;
+            overlap_policy?: components["schemas"]["OverlapPolicy"];
+            catchup_window_s?: number;
+            pause_after_failures?: number;
+        };
+        ScheduleCreateRequest: {
+            name: string;
+            cron: string;
+            /** @default UTC */
+            timezone: string;
+            input?: {
+                [key: string]: unknown;
+            };
+            version_no?: number;
+            /**
+             * Format: int32
+             * @default 0
+             */
+            priority: number;
+            /** @default 0 */
+            max_retries: number;
+            overlap_policy?: components["schemas"]["OverlapPolicy"];
+            /** @default 60 */
+            catchup_window_s: number;
+            /** @default true */
+            enabled: boolean;
+            /** @default 0 */
+            pause_after_failures: number;
+        };
+        /** @description FireObject, one row of a schedule's fire history. */
+        Fire: {
+            /** Format: int64 */
+            fire_id: number;
+            /** Format: int64 */
+            schedule_id: number;
+            fire_time: components["schemas"]["Timestamp"];
+            outcome: components["schemas"]["FireOutcome"];
+            /** Format: int64 */
+            run_id?: number;
+            reason?: string;
+            /** @constant */
+            manual?: true;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        FireList: {
+            fires: components["schemas"]["Fire"][];
+        };
+        SchedulePreview: {
+            cron: string;
+            timezone: string;
+            fire_times: components["schemas"]["Timestamp"][];
         };
         RunList: {
             runs: components["schemas"]["Run"][];
@@ -1308,6 +1559,24 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description `invalid_request "invalid schedule ID"`. */
+        InvalidScheduleId: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `not_found "schedule not found"` (also another team's or a deleted schedule). */
+        ScheduleNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `invalid_request "invalid run ID"`; `invalid_request "missing lease token"`. */
         LeaseBadRequest: {
             headers: {
@@ -1355,6 +1624,10 @@ export interface components {
         Attempt: number;
         /** @description Resume after this seq (replaces after_seq when present and non-empty); an integer ≥ 0. */
         LastEventId: string;
+        /** @description The schedule id (base-10 integer ≥ 1). */
+        ScheduleId: number;
+        /** @description Only the runs this schedule made (`400 invalid_request "schedule_id must be a positive integer"`). */
+        ScheduleIdFilter: number;
         /** @description 1 to 255 printable ASCII characters after trimming; scoped to team + app, remembered 24 h. */
         IdempotencyKey: string;
     };
@@ -2040,6 +2313,8 @@ export interface operations {
                 order?: components["parameters"]["RunOrder"];
                 /** @description `true` adds the `X-Total-Count` header (runs matching the filters, ignoring limit/offset). */
                 total?: components["parameters"]["WithTotal"];
+                /** @description Only the runs this schedule made (`400 invalid_request "schedule_id must be a positive integer"`). */
+                schedule_id?: components["parameters"]["ScheduleIdFilter"];
             };
             header?: never;
             path: {
@@ -2157,6 +2432,351 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
         };
     };
+    listSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app slug (unique per team). */
+                app: components["parameters"]["AppSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["AppNotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app slug (unique per team). */
+                app: components["parameters"]["AppSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Schedule created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description `invalid_request` with the field and the reason (`cron is required`, `cron: ...` from the expression parser, `timezone: unknown time zone`, `input does not match schema: ...`, range messages); `invalid_slug` for the name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `not_found "app not found"`; `not_found "version not found"` (a pinned version_no). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
+            /** @description `conflict "schedule name already exists"`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewSchedule: {
+        parameters: {
+            query: {
+                cron: string;
+                timezone?: string;
+                count?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The fire times, soonest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            /** @description `invalid_request`: `cron is required`, the parser's message, `timezone: unknown time zone`, `count must be an integer between 1 and 100`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["InvalidScheduleId"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ScheduleNotFound"];
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidScheduleId"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ScheduleNotFound"];
+        };
+    };
+    updateSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The schedule afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description As for creation; `invalid_request "invalid schedule ID"`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ScheduleNotFound"];
+            /** @description `conflict "schedule was changed concurrently"`; `conflict "schedule name already exists"`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["InvalidScheduleId"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ScheduleNotFound"];
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["InvalidScheduleId"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ScheduleNotFound"];
+        };
+    };
+    triggerSchedule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 255 printable ASCII characters after trimming; scoped to team + app, remembered 24 h. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Idempotent replay of the fire this key made. */
+            200: {
+                headers: {
+                    /** @description Always `true`; sent only on a replay. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fire"];
+                };
+            };
+            /** @description The fire (created with its run_id, skipped_overlap, or failed with a reason). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fire"];
+                };
+            };
+            400: components["responses"]["InvalidScheduleId"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ScheduleNotFound"];
+            /** @description `idempotency_conflict "Idempotency-Key was already used with a different request"`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listScheduleFires: {
+        parameters: {
+            query?: {
+                /** @description Page size, default 50; any integer is clamped to [1, 100]. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Rows to skip, default 0; negative values become 0. */
+                offset?: components["parameters"]["Offset"];
+            };
+            header?: never;
+            path: {
+                /** @description The schedule id (base-10 integer ≥ 1). */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The fires. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FireList"];
+                };
+            };
+            400: components["responses"]["InvalidScheduleId"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ScheduleNotFound"];
+        };
+    };
     listRuns: {
         parameters: {
             query?: {
@@ -2175,6 +2795,8 @@ export interface operations {
                 status?: components["parameters"]["StatusFilter"];
                 /** @description Only runs of this app slug (trimmed; empty means no filter; an unknown slug gives an empty list). */
                 app?: components["parameters"]["AppFilter"];
+                /** @description Only the runs this schedule made (`400 invalid_request "schedule_id must be a positive integer"`). */
+                schedule_id?: components["parameters"]["ScheduleIdFilter"];
             };
             header?: never;
             path?: never;

@@ -51,6 +51,17 @@ export function useAttempts(id: Ref<number>, active: Ref<boolean>) {
   })
 }
 
+/** The app's schedules, refreshed every 2 s (next fire times move). */
+export function useSchedules(slug: Ref<string>) {
+  return useQuery(() => `schedules:app:${slug.value}`, (s) => api.listSchedules(slug.value, s), { refetchMs: LIST_MS })
+}
+
+/** A schedule's fire history (newest first) while `id` is set, every 2 s. */
+export function useScheduleFires(id: Ref<number | null>) {
+  return useQuery(() => (id.value ? `schedules:fires:${id.value}` : null),
+    (s) => api.scheduleFires(id.value!, { limit: 20 }, s), { refetchMs: LIST_MS })
+}
+
 export function useTokens(enabled: Ref<boolean>) {
   return useQuery(() => (enabled.value ? 'tokens:list' : null), (s) => api.listTokens(s))
 }
