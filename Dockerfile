@@ -20,7 +20,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential pkg-config \
       libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev \
-      libarchive-dev libsodium-dev libcrypt-dev \
+      libarchive-dev libsodium-dev libcrypt-dev libicu-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -32,7 +32,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
       libmicrohttpd12 libsqlite3-0 libjansson4 libcurl4 libarchive13 \
-      libsodium23 libcrypt1 python3 python3-venv bubblewrap \
+      libsodium23 libcrypt1 libicu72 tzdata python3 python3-venv bubblewrap \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/minitower \
       --shell /usr/sbin/nologin minitower \

@@ -33,10 +33,10 @@ def snapshot(s):
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' "
                                            "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
         for t in tables:
-            cur = db.execute("SELECT * FROM %s ORDER BY rowid" % t)
+            cur = db.execute("SELECT * FROM %s" % t)     # WITHOUT ROWID tables have no rowid
             cols = [d[0] for d in cur.description]
             keep = [i for i, c in enumerate(cols) if c not in VOLATILE]
-            out[t] = [tuple(r[i] for i in keep) for r in cur]
+            out[t] = sorted((tuple(r[i] for i in keep) for r in cur), key=repr)
     finally:
         db.close()
     files = []
