@@ -66,7 +66,7 @@ void workspace_destroy(struct workspace *w);
 /* The runs a runner holds (one per slot): their directories are never
  * swept. A run is held from before its directory exists until after it is
  * removed. */
-#define WS_HOLDS_MAX	16
+#define WS_HOLDS_MAX	64
 struct workspace_holds {
 	pthread_mutex_t	 mu;
 	int64_t		 run_ids[WS_HOLDS_MAX];

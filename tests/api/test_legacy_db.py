@@ -45,7 +45,7 @@ def migrates_only_versions_6_and_7(s):
     db = sqlite3.connect(s.env["MINITOWER_DB_PATH"])
     versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
     applied = dict(db.execute("SELECT version, applied_at FROM schema_migrations"))
-    assert versions == [1, 2, 3, 4, 5, 6, 7], versions
+    assert versions == [1, 2, 3, 4, 5, 6, 7, 8], versions
     assert all(applied[v] == 1700000000000 for v in range(1, 6))
     cols = [r[1] for r in db.execute("PRAGMA table_info(run_attempts)")]
     assert "result_reported_at" in cols
