@@ -66,6 +66,15 @@ def runner_obj(s, name):
     return [r for r in b["runners"] if r["name"] == name][0]
 
 
+def expected_gauges(s):
+    """What minitower_runner_slots should say from the runner list."""
+    st, _, b = api(s, "GET", "/api/v1/admin/runners")
+    on = [r for r in b["runners"] if r["status"] == "online"]
+    used = sum(r["slots_used"] for r in on)
+    return {("default", "used"): used,
+            ("default", "free"): sum(max(r["slots"] - r["slots_used"], 0) for r in on)}
+
+
 def slot_gauges(s):
     st, _, body = s.req("GET", "/metrics", raw=True)
     assert st == 200, st
@@ -230,8 +239,8 @@ def four_jobs_at_once(s):
     assert started and started[0].get("slots") == N, started
     rids = batch(s, "four", bar, hold="2")
     wait_for(lambda: runner_obj(s, "quad")["slots_used"] == N, 60, "four slots in use")
-    g = slot_gauges(s)
-    assert (g[("default", "used")], g[("default", "free")]) == (N, 0), g
+    assert slot_gauges(s) == expected_gauges(s), (slot_gauges(s), expected_gauges(s))
+    assert slot_gauges(s)[("default", "used")] >= N
     for rid in rids:
         r = wait_status(s, rid, ("completed", "failed", "dead"), 120)
         assert r["status"] == "completed", (r, lines_of(s, rid))
@@ -242,7 +251,7 @@ def four_jobs_at_once(s):
     assert len({attempts(s, rid)[0]["runner_name"] for rid in rids}) == 1
     wait_for(lambda: runner_obj(s, "quad")["slots_used"] == 0, 10, "slots free")
     g = slot_gauges(s)
-    assert (g[("default", "used")], g[("default", "free")]) == (0, N), g
+    assert g == expected_gauges(s) and g[("default", "free")] >= N, (g, expected_gauges(s))
     # A fifth and more: never more than four at once, all complete.
     bar2 = barrier_app(s, "eight")
     more = batch(s, "eight", bar2, n=2 * N)
@@ -380,11 +389,15 @@ def no_sanitizer_reports(s):
         for line in r.lines:
             if "Sanitizer" in line or "runtime error:" in line:
                 bad.append("%s: %s" % (r.name, line.strip()))
+    with open(os.path.join(s.tmp, "server.log")) as f:
+        bad += ["minitowerd: " + l.strip() for l in f if "Sanitizer" in l]
     assert not bad, bad[:20]
 
 
 def main():
-    env = {"MINITOWER_LEASE_TTL": "4s", "MINITOWER_EXPIRY_CHECK_INTERVAL": "250ms"}
+    # A TTL long enough for four jobs of a TSan build on a busy 2-core host
+    # to heartbeat in time; the fence test waits for it once.
+    env = {"MINITOWER_LEASE_TTL": "10s", "MINITOWER_EXPIRY_CHECK_INTERVAL": "250ms"}
     with Server(env=env) as s:
         e2e.STATE["token"] = s.bootstrap()
         only = os.environ.get("MT_SLOTS_TESTS")
