@@ -376,7 +376,7 @@ startup(struct agent *ag)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	static struct agent ag;
 	struct err err;
@@ -385,6 +385,12 @@ main(void)
 	sigset_t set;
 	int i;
 
+#ifdef __SANITIZE_THREAD__
+	if (argc > 1 && strcmp(argv[1], WORKSPACE_UNPACK_ARG) == 0)
+		return workspace_unpack_main(argc, argv);
+#endif
+	(void)argc;
+	(void)argv;
 	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
