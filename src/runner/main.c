@@ -140,7 +140,10 @@ unauthorized(struct agent *ag, const char *used)
 		identity_drop(&ag->id);
 	if (ag->id.token == NULL && ag->cfg.reg_token == NULL)
 		fatal_runner(ag, "unauthorized and no registration token");
-	ensure_registered(ag);
+	/* A draining runner with more slots has jobs to wait for: this slot
+	 * just stops (registering would exit at once). */
+	if (ag->cfg.slots == 1 || atomic_load(&ag->drain) == 0)
+		ensure_registered(ag);
 	pthread_mutex_unlock(&ag->id_mu);
 }
 
