@@ -1,9 +1,11 @@
 /*
  * minitower-runner: start-up (runner.md §1-§2), the long-poll lease loop
- * (§3) and draining on SIGTERM/SIGINT (§9). Signals are handled by one
- * thread with sigwait; it counts them, records when draining began, SIGKILLs
- * the job on the third, and wakes the main thread through the eventfd.
- * A sweep thread removes the runner's own stale run directories on a timer.
+ * (§3) of each slot (MINITOWER_RUNNER_SLOTS; one slot runs on the main
+ * thread, more on a thread each) and draining on SIGTERM/SIGINT (§9).
+ * Signals are handled by one thread with sigwait; it counts them, records
+ * when draining began, SIGKILLs every slot's job on the third, and wakes
+ * every slot through its eventfd. A sweep thread removes the runner's own
+ * stale run directories on a timer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -182,8 +184,12 @@ leased(struct slot *s, const char *token, struct client_resp *resp, int64_t t_se
 		lease_info_free(&li);
 		return;
 	}
-	log_info("leased run", "run_id=%d app=%s attempt=%d", (int64_t)li.run_id,
-	    li.app_slug, (int64_t)li.attempt_no);
+	if (ag->cfg.slots > 1)
+		log_info("leased run", "run_id=%d app=%s attempt=%d slot=%d", (int64_t)li.run_id,
+		    li.app_slug, (int64_t)li.attempt_no, (int64_t)s->idx);
+	else
+		log_info("leased run", "run_id=%d app=%s attempt=%d", (int64_t)li.run_id,
+		    li.app_slug, (int64_t)li.attempt_no);
 	run_execute(s, token, &li, t_sent, rem);
 	lease_info_free(&li);
 }

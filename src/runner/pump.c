@@ -1,5 +1,5 @@
 /*
- * pump: the main thread's poll loop while a job runs. It reads stdout and
+ * pump: the slot thread's poll loop while a job runs. It reads stdout and
  * stderr into the line splitters only while the log queue has room
  * (back-pressure), reaps the main process through its pidfd, and owns every
  * deadline of the job: the Towerfile timeout, the fence, the drain timeout,

@@ -1,5 +1,5 @@
 /*
- * run: one lease from start to outcome. The main thread does everything in
+ * run: one lease from start to outcome. The slot's thread does everything in
  * order (start, workspace, venv, launch, pump, result); the heartbeat and
  * shipper threads run alongside from a successful start until the outcome
  * has been sent. Every early exit goes through finish(), which flushes the

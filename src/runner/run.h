@@ -53,7 +53,7 @@ struct agent {
 	pthread_mutex_t	 id_mu;		/* id.token: replaced after a 401 */
 	struct identity	 id;
 	struct sandbox	 sb;		/* how jobs are contained here */
-	char		*report;	/* {"sandbox":..,"limits":..} for the server */
+	char		*report;	/* {"sandbox":..,"limits":..,"slots":N} for the server */
 	struct slot	*slots;		/* cfg.slots of them */
 	atomic_int	 drain;		/* signals received: 0, 1, 2, 3+ */
 	_Atomic int64_t	 drain_started;	/* monotonic ms of the first signal */

@@ -427,8 +427,9 @@ runner_load(struct conn *c, int64_t runner_id, int64_t *slots, int64_t *active,
 /* A runner at its slots: re-issue its oldest never-started attempt, to
  * expire at expires_at (steady clock). Only a lost lease response leaves one
  * that no slot holds; a slot whose attempt is re-issued all the same is
- * refused at its start (410) and never runs it. Returns 1 re-issued, or -1
- * (ERR_CONFLICT when every active attempt has started). */
+ * refused at its start (410) and never runs it. Returns 1 re-issued, 0 when
+ * a slot is free (grant next), or -1 (ERR_CONFLICT when every active attempt
+ * has started). */
 static int
 reissue(struct conn *c, int64_t runner_id, const char *lease_hash, int64_t now,
     int64_t expires_at, struct lease *out, struct err *err)

@@ -249,6 +249,8 @@ def four_jobs_at_once(s):
     # Every job started before any got through the barrier: all four ran at once.
     assert max(starts) < min(through), (starts, through)
     assert len({attempts(s, rid)[0]["runner_name"] for rid in rids}) == 1
+    leased = [m for m in a.msgs() if m.get("msg") == "leased run"]
+    assert sorted(m["slot"] for m in leased) == list(range(N)), leased   # one run per slot
     wait_for(lambda: runner_obj(s, "quad")["slots_used"] == 0, 10, "slots free")
     g = slot_gauges(s)
     assert g == expected_gauges(s) and g[("default", "free")] >= N, (g, expected_gauges(s))
