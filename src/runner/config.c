@@ -242,6 +242,10 @@ config_load(struct config *c, const char *(*get)(const char *), uid_t euid,
 	    positive_int(get, "MINITOWER_MAX_ARTIFACT_ENTRIES", 100000,
 	    &c->max_entries, err) != 0)
 		return -1;
+	if (positive_int(get, "MINITOWER_RUNNER_SLOTS", 1, &c->slots, NULL) != 0 ||
+	    c->slots > CONFIG_SLOTS_MAX)
+		return err_set(err, ERR_INVALID, "MINITOWER_RUNNER_SLOTS must be an integer from 1 "
+		    "to %d", CONFIG_SLOTS_MAX);
 	v = get_set(get, "MINITOWER_JOB_USER");
 	if (v != NULL && load_job_user(c, v, euid, err) != 0)
 		return -1;

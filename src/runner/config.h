@@ -13,6 +13,9 @@
 #include "err.h"
 #include "limits.h"
 
+/* The most slots one runner process offers (MINITOWER_RUNNER_SLOTS). */
+#define CONFIG_SLOTS_MAX 64
+
 struct config {
 	char	*server_url;		/* without a trailing '/' */
 	char	*name;
@@ -30,6 +33,7 @@ struct config {
 	int64_t	 drain_timeout_ms;
 	int64_t	 setup_timeout_ms;
 	int64_t	 sweep_interval_ms;	/* stale workspaces; 0: at start-up only */
+	int64_t	 slots;			/* jobs run at once, 1..CONFIG_SLOTS_MAX */
 	bool	 venv_cache;
 	int64_t	 venv_cache_max;
 	int64_t	 max_expanded;

@@ -269,10 +269,23 @@ identity_start_time(pid_t pid)
 	return v;
 }
 
+/* The job file of slot k: the one of a single-slot runner for slot 0,
+ * <id>.<k>.job.json for the others (caller frees). */
+static char *
+job_path(const struct identity *id, int slot)
+{
+	size_t n = strlen(id->job_path) - strlen(".job.json");
+
+	if (slot == 0)
+		return xstrdup(id->job_path);
+	return xasprintf("%.*s.%d.job.json", (int)n, id->job_path, slot);
+}
+
 void
-identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
+identity_job_save(const struct identity *id, int slot, pid_t pgid, int64_t run_id,
     const char *lease_token, const char *run_dir)
 {
+	char *path = job_path(id, slot);
 	struct buf b;
 
 	buf_init(&b, 4096);
@@ -284,14 +297,18 @@ identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
 		json_encode_str(&b, run_dir, strlen(run_dir));
 	}
 	buf_adds(&b, "}\n");
-	(void)write_atomic(id->job_path, b.data, b.len, false);
+	(void)write_atomic(path, b.data, b.len, false);
 	buf_free(&b);
+	free(path);
 }
 
 void
-identity_job_clear(const struct identity *id)
+identity_job_clear(const struct identity *id, int slot)
 {
-	unlink(id->job_path);
+	char *path = job_path(id, slot);
+
+	unlink(path);
+	free(path);
 }
 
 static void
@@ -314,10 +331,11 @@ release_left_run(const struct identity *id, const struct config *cfg,
 	client_free(h);
 }
 
-void
-identity_recover(const struct identity *id, const struct config *cfg)
+/* Handles the job file at path, if there is one. */
+static void
+recover_one(const struct identity *id, const struct config *cfg, const char *path)
 {
-	char *text = slurp(id->job_path, 64 * 1024);
+	char *text = slurp(path, 64 * 1024);
 	json_t *j;
 	json_int_t pgid, start, run_id;
 	const char *lease;
@@ -342,5 +360,20 @@ identity_recover(const struct identity *id, const struct config *cfg)
 		log_warn("released run left by a previous process", "run_id=%d", (int64_t)run_id);
 	}
 	json_decref(j);
-	identity_job_clear(id);
+	unlink(path);
+}
+
+void
+identity_recover(const struct identity *id, const struct config *cfg)
+{
+	char *path;
+	int k;
+
+	/* Every slot's file, whatever MINITOWER_RUNNER_SLOTS the previous
+	 * process had; each job is killed before its run is released. */
+	for (k = 0; k < CONFIG_SLOTS_MAX; k++) {
+		path = job_path(id, k);
+		recover_one(id, cfg, path);
+		free(path);
+	}
 }

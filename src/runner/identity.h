@@ -40,17 +40,18 @@ int identity_register(struct identity *id, const struct config *cfg,
 /* Forgets the token and deletes the identity file (after a 401). */
 void identity_drop(struct identity *id);
 
-/* Writes the job file of run_id: at the lease with pgid 0 and run_dir
- * NULL, then for the job whose outer process (group leader) is pgid,
- * running in the run directory run_dir. */
-void identity_job_save(const struct identity *id, pid_t pgid, int64_t run_id,
+/* Writes the job file of slot (0..CONFIG_SLOTS_MAX-1) for run_id: at the
+ * lease with pgid 0 and run_dir NULL, then for the job whose outer process
+ * (group leader) is pgid, running in the run directory run_dir. Slot 0's
+ * file is the one a single-slot runner has always written. */
+void identity_job_save(const struct identity *id, int slot, pid_t pgid, int64_t run_id,
     const char *lease_token, const char *run_dir);
-/* Removes the job file. */
-void identity_job_clear(const struct identity *id);
+/* Removes the job file of slot. */
+void identity_job_clear(const struct identity *id, int slot);
 
-/* Handles a job file left by a previous process: kills the group (unless
- * its id was reused), releases the run, removes the file. Its run
- * directory is left to workspace_sweep, which runs next. */
+/* Handles every job file (of any slot) left by a previous process: kills
+ * the group (unless its id was reused), releases the run, removes the file.
+ * Their run directories are left to workspace_sweep, which runs next. */
 void identity_recover(const struct identity *id, const struct config *cfg);
 
 void identity_free(struct identity *id);

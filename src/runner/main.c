@@ -1,9 +1,11 @@
 /*
  * minitower-runner: start-up (runner.md §1-§2), the long-poll lease loop
- * (§3) and draining on SIGTERM/SIGINT (§9). Signals are handled by one
- * thread with sigwait; it counts them, records when draining began, SIGKILLs
- * the job on the third, and wakes the main thread through the eventfd.
- * A sweep thread removes the runner's own stale run directories on a timer.
+ * (§3) of each slot (MINITOWER_RUNNER_SLOTS; one slot runs on the main
+ * thread, more on a thread each) and draining on SIGTERM/SIGINT (§9).
+ * Signals are handled by one thread with sigwait; it counts them, records
+ * when draining began, SIGKILLs every slot's job on the third, and wakes
+ * every slot through its eventfd. A sweep thread removes the runner's own
+ * stale run directories on a timer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,13 +29,34 @@ env_get(const char *name)
 	return getenv(name);
 }
 
+/* What a signal does to one slot: the third kills its job's namespace, the
+ * second closes its waiting lease request; every signal wakes it. */
+static void
+signal_slot(struct agent *ag, struct slot *s, int lvl)
+{
+	uint64_t one = 1;
+	int pgid = atomic_load(&s->job_pgid);
+
+	/* A namespace dies with its outer process; without one the pump's
+	 * order to jobinit does it (woken below). */
+	if (lvl >= 3 && pgid > 1 && (ag->sb.mode == SANDBOX_BWRAP || ag->sb.pidns))
+		kill(-pgid, SIGKILL);
+	if (lvl == 2) {	/* close a waiting lease request */
+		pthread_mutex_lock(&s->http_mu);
+		if (s->http != NULL)
+			client_interrupt(s->http);
+		pthread_mutex_unlock(&s->http_mu);
+	}
+	if (write(s->wake_fd, &one, sizeof(one)) < 0)
+		(void)one;
+}
+
 static void *
 signal_main(void *arg)
 {
 	struct agent *ag = arg;
 	sigset_t set;
-	uint64_t one = 1;
-	int sig, lvl, pgid;
+	int sig, lvl, i;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -46,19 +69,8 @@ signal_main(void *arg)
 			atomic_store(&ag->drain_started, mono_ms());
 			log_info("draining", "timeout=%d", (int64_t)(ag->cfg.drain_timeout_ms * 1000000));
 		}
-		pgid = atomic_load(&ag->job_pgid);
-		/* A namespace dies with its outer process; without one the
-		 * pump's order to jobinit does it (woken below). */
-		if (lvl >= 3 && pgid > 1 && (ag->sb.mode == SANDBOX_BWRAP || ag->sb.pidns))
-			kill(-pgid, SIGKILL);
-		if (lvl == 2) {	/* close a waiting lease request */
-			pthread_mutex_lock(&ag->http_mu);
-			if (ag->http != NULL)
-				client_interrupt(ag->http);
-			pthread_mutex_unlock(&ag->http_mu);
-		}
-		if (write(ag->wake_fd, &one, sizeof(one)) < 0)
-			(void)one;
+		for (i = 0; i < ag->cfg.slots; i++)
+			signal_slot(ag, &ag->slots[i], lvl);
 	}
 	return NULL;
 }
@@ -90,7 +102,8 @@ fatal_runner(struct agent *ag, const char *msg)
 	exit(1);
 }
 
-/* Registers when there is no token; exits on a fatal error. */
+/* Registers when there is no token; exits on a fatal error. Called at
+ * start-up, or with id_mu held. */
 static void
 ensure_registered(struct agent *ag)
 {
@@ -108,10 +121,39 @@ ensure_registered(struct agent *ag)
 	}
 }
 
-/* A 200 to a lease request. */
-static void
-leased(struct agent *ag, struct client_resp *resp, int64_t t_sent)
+char *
+agent_token(struct agent *ag)
 {
+	char *t;
+
+	pthread_mutex_lock(&ag->id_mu);
+	t = ag->id.token != NULL ? xstrdup(ag->id.token) : NULL;
+	pthread_mutex_unlock(&ag->id_mu);
+	return t;
+}
+
+/* A 401 to the token used: registers again, unless another slot already
+ * did since. */
+static void
+unauthorized(struct agent *ag, const char *used)
+{
+	pthread_mutex_lock(&ag->id_mu);
+	if (ag->id.token != NULL && used != NULL && strcmp(ag->id.token, used) == 0)
+		identity_drop(&ag->id);
+	if (ag->id.token == NULL && ag->cfg.reg_token == NULL)
+		fatal_runner(ag, "unauthorized and no registration token");
+	/* A draining runner with more slots has jobs to wait for: this slot
+	 * just stops (registering would exit at once). */
+	if (ag->cfg.slots == 1 || atomic_load(&ag->drain) == 0)
+		ensure_registered(ag);
+	pthread_mutex_unlock(&ag->id_mu);
+}
+
+/* A 200 to a lease request of slot s sent with token. */
+static void
+leased(struct slot *s, const char *token, struct client_resp *resp, int64_t t_sent)
+{
+	struct agent *ag = s->ag;
 	struct lease_info li;
 	struct err err;
 	int64_t rem = lease_remaining_ms(resp->lease_remaining_ms, NULL, NULL);
@@ -133,26 +175,57 @@ leased(struct agent *ag, struct client_resp *resp, int64_t t_sent)
 		if (err.code != ERR_NONE)
 			log_error("invalid lease response", "error=%s", err.msg);
 		if (li.run_id > 0 && li.lease_token != NULL) {
-			runstate_init(&rs, li.run_id, ag->cfg.server_url, ag->id.token,
-			    li.lease_token, ag->wake_fd, &ag->drain);
+			runstate_init(&rs, li.run_id, ag->cfg.server_url, token,
+			    li.lease_token, s->wake_fd, &ag->drain);
 			lease_begin(&rs.lease, t_sent, rem > 0 ? rem : 0);
-			run_release(ag, &rs);
+			run_release(s, &rs);
 			runstate_destroy(&rs);
 		}
 		lease_info_free(&li);
 		return;
 	}
-	log_info("leased run", "run_id=%d app=%s attempt=%d", (int64_t)li.run_id,
-	    li.app_slug, (int64_t)li.attempt_no);
-	run_execute(ag, &li, t_sent, rem);
+	if (ag->cfg.slots > 1)
+		log_info("leased run", "run_id=%d app=%s attempt=%d slot=%d", (int64_t)li.run_id,
+		    li.app_slug, (int64_t)li.attempt_no, (int64_t)s->idx);
+	else
+		log_info("leased run", "run_id=%d app=%s attempt=%d", (int64_t)li.run_id,
+		    li.app_slug, (int64_t)li.attempt_no);
+	run_execute(s, token, &li, t_sent, rem);
 	lease_info_free(&li);
 }
 
-/* One lease request and its answer. */
+/* The answer of a lease request other than a 200. */
 static void
-lease_once(struct agent *ag, bool *warned_409)
+not_leased(struct slot *s, const char *token, struct client_resp *resp, int64_t t_sent)
 {
-	char path[64], msg[1100];
+	struct agent *ag = s->ag;
+	int64_t w = ag->cfg.lease_wait_s;
+	char msg[1100];
+
+	if (resp->status == 204) {
+		if (w == 0 || mono_ms() - t_sent < w * 1000 - 1000)
+			pause_poll(ag);
+	} else if (resp->status == 401) {
+		unauthorized(ag, token);
+	} else if (resp->status == 409) {
+		if (!s->warned_409)
+			log_warn("runner already has an active lease", NULL);
+		s->warned_409 = true;
+		pause_poll(ag);
+	} else {
+		call_status_text(resp, msg + 14, sizeof(msg) - 14);
+		memcpy(msg, "lease failed: ", 14);
+		log_error("poll error", "error=%s", msg);
+		pause_poll(ag);
+	}
+}
+
+/* One lease request of slot s and its answer. */
+static void
+lease_once(struct slot *s)
+{
+	struct agent *ag = s->ag;
+	char path[64], *token = agent_token(ag);
 	int64_t w = ag->cfg.lease_wait_s, t_sent;
 	struct client_resp resp;
 	struct err err;
@@ -163,7 +236,7 @@ lease_once(struct agent *ag, bool *warned_409)
 	else
 		snprintf(path, sizeof(path), "/api/v1/runs/lease");
 	struct client_req req = {
-		.method = "POST", .path = path, .bearer = ag->id.token,
+		.method = "POST", .path = path, .bearer = token,
 		.body = ag->report, .body_len = strlen(ag->report),
 		.timeout_ms = (long)(w * 1000 + 10000), .download_fd = -1,
 		.abort = hurry, .abort_arg = ag,
@@ -171,35 +244,76 @@ lease_once(struct agent *ag, bool *warned_409)
 	client_resp_init(&resp);
 	err_clear(&err);
 	t_sent = mono_ms();
-	rc = call_http(ag->http, &req, &resp, &err);
+	rc = call_http(s->http, &req, &resp, &err);
 	if (rc == CALL_ABORTED) {
 		/* a second signal closed the waiting request */
 	} else if (rc != CALL_OK) {
 		log_error("poll error", "error=%s", err.msg);
 		pause_poll(ag);
 	} else if (resp.status == 200) {
-		*warned_409 = false;
-		leased(ag, &resp, t_sent);
-	} else if (resp.status == 204) {
-		if (w == 0 || mono_ms() - t_sent < w * 1000 - 1000)
-			pause_poll(ag);
-	} else if (resp.status == 401) {
-		identity_drop(&ag->id);
-		if (ag->cfg.reg_token == NULL)
-			fatal_runner(ag, "unauthorized and no registration token");
-		ensure_registered(ag);
-	} else if (resp.status == 409) {
-		if (!*warned_409)
-			log_warn("runner already has an active lease", NULL);
-		*warned_409 = true;
-		pause_poll(ag);
+		s->warned_409 = false;
+		leased(s, token, &resp, t_sent);
 	} else {
-		call_status_text(&resp, msg + 14, sizeof(msg) - 14);
-		memcpy(msg, "lease failed: ", 14);
-		log_error("poll error", "error=%s", msg);
-		pause_poll(ag);
+		not_leased(s, token, &resp, t_sent);
 	}
 	client_resp_free(&resp);
+	free(token);
+}
+
+/* A slot's life: lease and run until a drain. */
+static void *
+slot_main(void *arg)
+{
+	struct slot *s = arg;
+
+	while (atomic_load(&s->ag->drain) == 0)
+		lease_once(s);
+	return NULL;
+}
+
+static void
+slot_init(struct agent *ag, struct slot *s, int idx)
+{
+	s->ag = ag;
+	s->idx = idx;
+	pthread_mutex_init(&s->http_mu, NULL);
+	s->http = client_new(ag->cfg.server_url);
+	s->hb_http = client_new(ag->cfg.server_url);
+	s->ship_http = client_new(ag->cfg.server_url);
+	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->wake_fd == -1)
+		fatal_runner(ag, "eventfd failed");
+}
+
+static void
+slot_free(struct slot *s)
+{
+	pthread_mutex_lock(&s->http_mu);	/* a late signal must not interrupt a freed client */
+	client_free(s->http);
+	s->http = NULL;
+	pthread_mutex_unlock(&s->http_mu);
+	client_free(s->hb_http);
+	client_free(s->ship_http);
+}
+
+/* Runs every slot until a drain: a single slot on this thread, more on a
+ * thread each. */
+static void
+run_slots(struct agent *ag)
+{
+	int i, started = 0;
+
+	if (ag->cfg.slots == 1) {
+		slot_main(&ag->slots[0]);
+		return;
+	}
+	for (i = 0; i < ag->cfg.slots; i++) {
+		if (pthread_create(&ag->slots[i].thread, NULL, slot_main, &ag->slots[i]) != 0)
+			fatal_runner(ag, "cannot start a slot thread");
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(ag->slots[i].thread, NULL);
 }
 
 /* Overwrites the registration token's bytes in our environment block. */
@@ -251,8 +365,8 @@ startup(struct agent *ag)
 		log_error("config error", "error=%s", err.msg);
 		exit(1);
 	}
-	ag->report = xasprintf("{\"sandbox\":\"%s\",\"limits\":\"%s\"}",
-	    sandbox_mode_name(ag->sb.mode), cgroup_kind_name(ag->sb.cg.kind));
+	ag->report = xasprintf("{\"sandbox\":\"%s\",\"limits\":\"%s\",\"slots\":%d}",
+	    sandbox_mode_name(ag->sb.mode), cgroup_kind_name(ag->sb.cg.kind), (int)ag->cfg.slots);
 	/* The same two fields, inside the registration body. */
 	ag->id.report = xstrndup(ag->report + 1, strlen(ag->report) - 2);
 	ensure_registered(ag);
@@ -264,18 +378,28 @@ startup(struct agent *ag)
 	/* After the recovery, which removes the directory of the job it
 	 * released itself. */
 	sweep(ag, true);
-	log_info("runner started", "name=%s", ag->cfg.name);
+	if (ag->cfg.slots > 1)
+		log_info("runner started", "name=%s slots=%d", ag->cfg.name, ag->cfg.slots);
+	else
+		log_info("runner started", "name=%s", ag->cfg.name);
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	static struct agent ag;
 	struct err err;
 	pthread_t sig_thread, sweep_thread;
-	bool warned_409 = false, sweeping = false;
+	bool sweeping = false;
 	sigset_t set;
+	int i;
 
+#ifdef __SANITIZE_THREAD__
+	if (argc > 1 && strcmp(argv[1], WORKSPACE_UNPACK_ARG) == 0)
+		return workspace_unpack_main(argc, argv);
+#endif
+	(void)argc;
+	(void)argv;
 	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
@@ -292,35 +416,27 @@ main(void)
 	client_global_init();
 	if (crypto_init() != 0)
 		fatal_runner(&ag, "libsodium initialisation failed");
-	ag.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (ag.wake_fd == -1)
-		fatal_runner(&ag, "eventfd failed");
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	pthread_mutex_init(&ag.http_mu, NULL);
+	pthread_mutex_init(&ag.id_mu, NULL);
 	workspace_holds_init(&ag.holds);
-	ag.http = client_new(ag.cfg.server_url);
-	ag.hb_http = client_new(ag.cfg.server_url);
-	ag.ship_http = client_new(ag.cfg.server_url);
+	ag.slots = xcalloc((size_t)ag.cfg.slots, sizeof(*ag.slots));
+	for (i = 0; i < ag.cfg.slots; i++)
+		slot_init(&ag, &ag.slots[i], i);
 	if (pthread_create(&sig_thread, NULL, signal_main, &ag) != 0)
 		fatal_runner(&ag, "cannot start the signal thread");
 	pthread_detach(sig_thread);
 	startup(&ag);
 	if (ag.cfg.sweep_interval_ms > 0)
 		sweeping = pthread_create(&sweep_thread, NULL, sweep_main, &ag) == 0;
-	while (atomic_load(&ag.drain) == 0)
-		lease_once(&ag, &warned_409);
+	run_slots(&ag);
 	log_info("shutting down", NULL);
 	if (sweeping)
 		pthread_join(sweep_thread, NULL);
-	pthread_mutex_lock(&ag.http_mu);	/* a late signal must not interrupt a freed client */
-	client_free(ag.http);
-	ag.http = NULL;
-	pthread_mutex_unlock(&ag.http_mu);
-	client_free(ag.hb_http);
-	client_free(ag.ship_http);
+	for (i = 0; i < ag.cfg.slots; i++)
+		slot_free(&ag.slots[i]);
 	free(ag.id.report);
 	identity_free(&ag.id);
 	sandbox_free(&ag.sb);

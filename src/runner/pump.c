@@ -1,5 +1,5 @@
 /*
- * pump: the main thread's poll loop while a job runs. It reads stdout and
+ * pump: the slot thread's poll loop while a job runs. It reads stdout and
  * stderr into the line splitters only while the log queue has room
  * (back-pressure), reaps the main process through its pidfd, and owns every
  * deadline of the job: the Towerfile timeout, the fence, the drain timeout,
@@ -154,15 +154,18 @@ control_running(struct job *j, int64_t now)
 	}
 }
 
-/* Reaps exited children other than the job's main process. */
+/* Reaps exited children other than the job's main process: any child with
+ * one slot; with more, only those of the job's own process group (orphans
+ * of its tree), so that a child another slot waits for is never taken. */
 static void
-reap_others(pid_t main_pid, bool main_reaped)
+reap_others(pid_t main_pid, bool main_reaped, bool any)
 {
 	siginfo_t si;
 
 	for (;;) {
 		memset(&si, 0, sizeof(si));
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
+		if (waitid(any ? P_ALL : P_PGID, any ? 0 : (id_t)main_pid, &si,
+		    WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
 			return;
 		if (si.si_pid == main_pid && !main_reaped)
 			return;
@@ -250,7 +253,7 @@ pump_run(struct job *j)
 		uint64_t v;
 
 		check_reaped(j);
-		reap_others(j->jp.p.pid, j->jp.reaped);
+		reap_others(j->jp.p.pid, j->jp.reaped, j->ag->cfg.slots == 1);
 		if (!j->reaped)
 			control_running(j, now);
 		else
@@ -261,13 +264,13 @@ pump_run(struct job *j)
 			break;
 		if (j->reaped && now > j->t0 + grace + 1000)
 			break;	/* a process that left the group holds a pipe */
-		pf[0] = (struct pollfd){ j->ag->wake_fd, POLLIN, 0 };
+		pf[0] = (struct pollfd){ j->slot->wake_fd, POLLIN, 0 };
 		pf[1] = (struct pollfd){ j->jp.reaped ? -1 : j->jp.p.pidfd, POLLIN, 0 };
 		set_pollfd(&pf[2], &j->out);
 		set_pollfd(&pf[3], &j->err);
 		pf[4] = (struct pollfd){ j->jp.status_fd, POLLIN, 0 };
 		(void)poll(pf, 5, (int)next_timeout(j, mono_ms()));
-		if (pf[0].revents != 0 && read(j->ag->wake_fd, &v, sizeof(v)) < 0)
+		if (pf[0].revents != 0 && read(j->slot->wake_fd, &v, sizeof(v)) < 0)
 			(void)v;
 	}
 	finish_stream(&j->out);

@@ -1,5 +1,5 @@
 /*
- * run: one lease from start to outcome. The main thread does everything in
+ * run: one lease from start to outcome. The slot's thread does everything in
  * order (start, workspace, venv, launch, pump, result); the heartbeat and
  * shipper threads run alongside from a successful start until the outcome
  * has been sent. Every early exit goes through finish(), which flushes the
@@ -31,6 +31,7 @@ enum outcome { OUT_NONE, OUT_RESULT, OUT_RELEASE };
 
 struct run {
 	struct agent		*ag;
+	struct slot		*slot;
 	struct lease_info	*li;
 	struct runstate		 rs;
 	struct logship		*ls;
@@ -111,7 +112,7 @@ post_result(struct run *r, const char *body, int64_t stop_at)
 
 	client_resp_init(&resp);
 	err_clear(&err);
-	rc = call_do(r->ag->http, &r->rs, &c, &resp, &err);
+	rc = call_do(r->slot->http, &r->rs, &c, &resp, &err);
 	if (rc == CALL_OK && (resp.status < 500 && resp.status != 429)) {
 		status = resp.status;
 		if (status >= 400 && !call_is_stale(status)) {
@@ -155,7 +156,7 @@ submit_result(struct run *r)
 }
 
 int
-run_release(struct agent *ag, struct runstate *rs)
+run_release(struct slot *s, struct runstate *rs)
 {
 	struct client_resp resp;
 	struct err err;
@@ -168,7 +169,7 @@ run_release(struct agent *ag, struct runstate *rs)
 	runstate_set_result_sent(rs);
 	client_resp_init(&resp);
 	err_clear(&err);
-	rc = call_do(ag->http, rs, &c, &resp, &err);
+	rc = call_do(s->http, rs, &c, &resp, &err);
 	if (rc == CALL_OK && resp.status >= 200 && resp.status < 300) {
 		log_info("run released", NULL);
 		ret = 0;
@@ -206,7 +207,7 @@ finish(struct run *r)
 		CRASH_POINT("result");	/* the outcome is known, not yet sent */
 		submit_result(r);
 	} else if (r->out == OUT_RELEASE)
-		run_release(r->ag, &r->rs);
+		run_release(r->slot, &r->rs);
 	runstate_set_result_sent(&r->rs);
 	heartbeat_stop(r->hb);
 	r->hb = NULL;
@@ -275,7 +276,7 @@ prepare_artifact(struct run *r)
 
 	err_clear(&err);
 	logship_runner_line(r->ls, "downloading run artifact");
-	rc = workspace_download(&r->w, r->ag->http, &r->rs, prep_abort, r, &err);
+	rc = workspace_download(&r->w, r->slot->http, &r->rs, prep_abort, r, &err);
 	if (rc == WS_STALE)
 		runstate_mark_stale(&r->rs);
 	if (rc == WS_STALE || rc == WS_ABORTED || (rc != WS_OK && prep_abort(r))) {
@@ -556,9 +557,11 @@ launch(struct run *r)
 	memset(&j, 0, sizeof(j));
 	if (start_job(r, &j, r->python ? py_argv : sh_argv, (const char *const *)e.vars) != 0)
 		goto out;
-	atomic_store(&ag->job_pgid, (int)j.jp.p.pid);
-	identity_job_save(&ag->id, j.jp.p.pid, r->li->run_id, r->li->lease_token, r->w.dir);
+	atomic_store(&r->slot->job_pgid, (int)j.jp.p.pid);
+	identity_job_save(&ag->id, r->slot->idx, j.jp.p.pid, r->li->run_id, r->li->lease_token,
+	    r->w.dir);
 	j.ag = ag;
+	j.slot = r->slot;
 	j.rs = &r->rs;
 	j.ls = r->ls;
 	j.w = &r->w;
@@ -570,7 +573,7 @@ launch(struct run *r)
 	pump_run(&j);
 	jail_finish(&j.jp);
 	contain_kill(&r->ct);
-	atomic_store(&ag->job_pgid, 0);
+	atomic_store(&r->slot->job_pgid, 0);
 	venv_release(&r->vr);
 	contain_job_done(&r->ct);
 	if (runstate_is_stale(&r->rs) || (j.drained && j.termed) || runstate_is_cancelled(&r->rs) ||
@@ -598,7 +601,7 @@ start(struct run *r)
 
 	client_resp_init(&resp);
 	err_clear(&err);
-	rc = call_do(r->ag->http, &r->rs, &c, &resp, &err);
+	rc = call_do(r->slot->http, &r->rs, &c, &resp, &err);
 	if (rc == CALL_OK && call_is_stale(resp.status)) {
 		log_warn("stale lease on start", NULL);
 	} else if (rc != CALL_OK || resp.status < 200 || resp.status > 299) {
@@ -607,7 +610,7 @@ start(struct run *r)
 		else
 			snprintf(msg, sizeof(msg), "%.1000s", err.msg);
 		log_error("start failed", "error=%s", msg);
-		run_release(r->ag, &r->rs);
+		run_release(r->slot, &r->rs);
 	} else {
 		int64_t rem = lease_remaining_ms(resp.lease_remaining_ms, NULL, NULL);
 
@@ -629,31 +632,34 @@ start(struct run *r)
 }
 
 void
-run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t remaining)
+run_execute(struct slot *s, const char *token, struct lease_info *li, int64_t t_sent,
+    int64_t remaining)
 {
+	struct agent *ag = s->ag;
 	struct run r;
 	uint64_t v;
 
 	memset(&r, 0, sizeof(r));
 	r.ag = ag;
+	r.slot = s;
 	r.li = li;
 	r.vr.lock_fd = -1;
 	r.ct.uid_lock = -1;
-	if (read(ag->wake_fd, &v, sizeof(v)) < 0)	/* drop stale wake-ups */
+	if (read(s->wake_fd, &v, sizeof(v)) < 0)	/* drop stale wake-ups */
 		(void)v;
-	runstate_init(&r.rs, li->run_id, ag->cfg.server_url, ag->id.token, li->lease_token,
-	    ag->wake_fd, &ag->drain);
+	runstate_init(&r.rs, li->run_id, ag->cfg.server_url, token, li->lease_token,
+	    s->wake_fd, &ag->drain);
 	lease_begin(&r.rs.lease, t_sent, remaining);
 	r.python = !ends_with_ci(li->entrypoint, ".sh");
 	workspace_hold(&ag->holds, li->run_id);
 	/* A restart releases the run at once from here on, not only once the
 	 * job exists (runner.md §2, extended: docs/runner.md). */
-	identity_job_save(&ag->id, 0, li->run_id, li->lease_token, NULL);
+	identity_job_save(&ag->id, s->idx, 0, li->run_id, li->lease_token, NULL);
 	CRASH_POINT("lease");
 	if (start(&r) != 0)
 		goto out;
-	r.ls = logship_start(&r.rs, ag->ship_http);
-	r.hb = heartbeat_start(&r.rs, ag->hb_http);
+	r.ls = logship_start(&r.rs, s->ship_http);
+	r.hb = heartbeat_start(&r.rs, s->hb_http);
 	if (contain_setup(&r) == 0 && prepare(&r) == 0) {
 		if (runstate_is_stale(&r.rs)) {
 			log_warn("stale lease before process start", NULL);
@@ -673,7 +679,7 @@ run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t rem
 	if (r.vr.added)
 		venv_evict(&ag->cfg);
 out:
-	identity_job_clear(&ag->id);
+	identity_job_clear(&ag->id, s->idx);
 	workspace_unhold(&ag->holds, li->run_id);
 	logship_finish(r.ls, mono_ms());
 	heartbeat_stop(r.hb);

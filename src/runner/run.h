@@ -27,23 +27,41 @@
 #include "venv.h"
 #include "workspace.h"
 
+struct agent;
+
+/* One slot (docs/runner.md, "Slots"): a lease loop that runs one job at a
+ * time with its own lease, heartbeat, fence timer, workspace, process group
+ * and HTTP handles. A runner has MINITOWER_RUNNER_SLOTS of them; a
+ * single-slot runner runs its slot on the main thread. */
+struct slot {
+	struct agent	*ag;
+	int		 idx;		/* 0..slots-1: names its job file */
+	struct client	*http;		/* the slot thread's handle */
+	pthread_mutex_t	 http_mu;	/* the signal thread's use of http vs its free */
+	struct client	*hb_http;	/* the heartbeat thread's */
+	struct client	*ship_http;	/* the log shipper's */
+	int		 wake_fd;	/* eventfd: wakes the slot's loop */
+	atomic_int	 job_pgid;	/* the running job's outer process, 0 when none */
+	bool		 warned_409;
+	pthread_t	 thread;
+};
+
 /* What lives as long as the runner process. */
 struct agent {
 	struct config	 cfg;
 	struct pyinfo	 py;
+	pthread_mutex_t	 id_mu;		/* id.token: replaced after a 401 */
 	struct identity	 id;
 	struct sandbox	 sb;		/* how jobs are contained here */
-	char		*report;	/* {"sandbox":..,"limits":..} for the server */
-	struct client	*http;		/* the main thread's handle */
-	pthread_mutex_t	 http_mu;	/* the signal thread's use of http vs its free */
-	struct client	*hb_http;	/* the heartbeat thread's */
-	struct client	*ship_http;	/* the log shipper's */
-	int		 wake_fd;	/* eventfd: wakes the main loop */
+	char		*report;	/* {"sandbox":..,"limits":..,"slots":N} for the server */
+	struct slot	*slots;		/* cfg.slots of them */
 	atomic_int	 drain;		/* signals received: 0, 1, 2, 3+ */
 	_Atomic int64_t	 drain_started;	/* monotonic ms of the first signal */
-	atomic_int	 job_pgid;	/* the running job's outer process, 0 when none */
 	struct workspace_holds holds;	/* runs in hand: the sweep skips them */
 };
+
+/* A copy of the runner token (under id_mu; caller frees), or NULL. */
+char *agent_token(struct agent *ag);
 
 /* The fields of a lease response the runner uses. */
 struct lease_info {
@@ -63,14 +81,16 @@ struct lease_info {
 int lease_info_parse(struct lease_info *li, const char *body, size_t len, struct err *err);
 void lease_info_free(struct lease_info *li);
 
-/* Executes the lease li whose request was sent at t_sent and answered with
- * remaining ms of lease. Returns when the run is over and its process group
- * is gone. */
-void run_execute(struct agent *ag, struct lease_info *li, int64_t t_sent, int64_t remaining);
+/* Executes on slot s the lease li, obtained with the runner token token,
+ * whose request was sent at t_sent and answered with remaining ms of lease.
+ * Returns when the run is over and its process group is gone. */
+void run_execute(struct slot *s, const char *token, struct lease_info *li, int64_t t_sent,
+    int64_t remaining);
 
-/* Releases the run of li at once (POST /release, retried; stale ignored).
- * Returns 0 when released or stale, -1 when given up (logged). */
-int run_release(struct agent *ag, struct runstate *rs);
+/* Releases the run of rs at once through s's handle (POST /release,
+ * retried; stale ignored). Returns 0 when released or stale, -1 when given
+ * up (logged). */
+int run_release(struct slot *s, struct runstate *rs);
 
 /* One output stream of the job. */
 struct stream {
@@ -87,6 +107,7 @@ struct stream {
 /* The job while it runs (pump.c). */
 struct job {
 	struct agent		*ag;
+	struct slot		*slot;
 	struct runstate		*rs;
 	struct logship		*ls;
 	struct jail_proc	 jp;		/* the job's contained tree */

@@ -241,6 +241,46 @@ workspace_download(struct workspace *w, struct client *h, struct runstate *rs,
 	return rc;
 }
 
+#ifdef __SANITIZE_THREAD__
+/* ThreadSanitizer cannot run a forked child of a threaded process: its
+ * internal allocator locks are not reset at fork, and with several slots a
+ * child regularly spins on one forever. TSan builds therefore extract in a
+ * fresh exec of the runner (workspace_unpack_main); other builds do not pay
+ * for an exec. */
+static void __attribute__((noreturn))
+unpack_exec(const struct workspace *w, const struct config *cfg, int fd)
+{
+	char ents[24], exp[24], fds[16];
+
+	snprintf(ents, sizeof(ents), "%lld", (long long)cfg->max_entries);
+	snprintf(exp, sizeof(exp), "%lld", (long long)cfg->max_expanded);
+	snprintf(fds, sizeof(fds), "%d", fd);
+	(void)fcntl(fd, F_SETFD, 0);
+	execl("/proc/self/exe", "minitower-runner", WORKSPACE_UNPACK_ARG, w->artifact, w->ws,
+	    ents, exp, fds, (char *)NULL);
+	dprintf(fd, "exec: %s", strerror(errno));
+	_exit(1);
+}
+
+int
+workspace_unpack_main(int argc, char **argv)
+{
+	struct archive_limits lim = { 0, 0 };
+	struct err err;
+	int64_t fd = -1;
+	size_t n;
+
+	if (argc != 7 || parse_i64(argv[4], &lim.max_entries) != 0 ||
+	    parse_i64(argv[5], &lim.max_expanded_bytes) != 0 || parse_i64(argv[6], &fd) != 0)
+		return 2;
+	err_clear(&err);
+	if (archive_extract(argv[2], argv[3], &lim, &err) == 0)
+		return 0;
+	n = strlen(err.msg);
+	return write((int)fd, err.msg, n) == (ssize_t)n ? 1 : 2;
+}
+#endif
+
 static void __attribute__((noreturn))
 unpack_child(struct workspace *w, const struct config *cfg, int fd)
 {
@@ -254,6 +294,9 @@ unpack_child(struct workspace *w, const struct config *cfg, int fd)
 		dprintf(fd, "drop privileges: %s", strerror(errno));
 		_exit(1);
 	}
+#ifdef __SANITIZE_THREAD__
+	unpack_exec(w, cfg, fd);
+#endif
 	err_clear(&err);
 	if (archive_extract(w->artifact, w->ws, &lim, &err) == 0)
 		_exit(0);

@@ -60,13 +60,21 @@ int workspace_download(struct workspace *w, struct client *h, struct runstate *r
 int workspace_unpack(struct workspace *w, const struct config *cfg,
     bool (*abort)(void *), void *abort_arg, struct err *err);
 
+#ifdef __SANITIZE_THREAD__
+/* TSan builds only: the extraction of workspace_unpack in a fresh exec of
+ * the runner, `minitower-runner WORKSPACE_UNPACK_ARG <artifact> <dir>
+ * <max entries> <max expanded> <error fd>`. Returns the exit status. */
+#define WORKSPACE_UNPACK_ARG	"--unpack-for-tsan"
+int workspace_unpack_main(int argc, char **argv);
+#endif
+
 /* Removes the run directory and frees w. */
 void workspace_destroy(struct workspace *w);
 
 /* The runs a runner holds (one per slot): their directories are never
  * swept. A run is held from before its directory exists until after it is
  * removed. */
-#define WS_HOLDS_MAX	16
+#define WS_HOLDS_MAX	64
 struct workspace_holds {
 	pthread_mutex_t	 mu;
 	int64_t		 run_ids[WS_HOLDS_MAX];

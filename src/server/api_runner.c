@@ -130,6 +130,30 @@ known_value(const json_t *o, const char *name, const char *const *values)
 
 /* ---- registration ---- */
 
+/* The "slots" of a registration or lease body (docs/runner.md, "Slots"):
+ * 0 when absent (or the body is not a JSON object), the number when it is an
+ * integer from 1 to STORE_SLOTS_MAX, -1 otherwise (a 400 at registration;
+ * the lease body stays lenient and ignores it). */
+static int64_t
+runner_slots(const struct req *rq)
+{
+	json_t *body = NULL, *v;
+	int64_t n = 0;
+
+	if (rq->body.len == 0 || json_decode(buf_str(&rq->body), rq->body.len, false, &body) == -1)
+		return 0;
+	v = json_is_object(body) ? json_object_get(body, "slots") : NULL;
+	if (v != NULL) {
+		n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+		if (n < 1 || n > STORE_SLOTS_MAX)
+			n = -1;
+	}
+	json_decref(body);
+	return n;
+}
+
+#define SLOTS_MSG	"slots must be an integer from 1 to 64"
+
 /* What a runner says it runs jobs in (api.md §1.8.1, §1.8.2): "sandbox" and
  * "limits" of the request body, each a static string when present and one
  * of the known values, else NULL. Never an error: a missing, empty or
@@ -156,6 +180,7 @@ api_runner_register(struct req *rq, struct resp *rs)
 {
 	const char *name = NULL, *env = NULL, *sandbox, *limits;
 	size_t nlen = 0, elen = 0;
+	int64_t slots = runner_slots(rq);
 	char tok[CRYPTO_TOKEN_MAX], hash[65];
 	struct err err;
 	int64_t id;
@@ -179,6 +204,8 @@ api_runner_register(struct req *rq, struct resp *rs)
 		resp_error(rs, ERR_INVALID, "name must not contain NUL characters");
 	else if (he == 1 && memchr(env, '\0', elen) != NULL)
 		resp_error(rs, ERR_INVALID, "environment must not contain NUL characters");
+	else if (slots == -1)
+		resp_error(rs, ERR_INVALID, SLOTS_MSG);
 	if (rs->status != 0)
 		goto out;
 	if (he == 0 || elen == 0) {
@@ -188,8 +215,8 @@ api_runner_register(struct req *rq, struct resp *rs)
 	crypto_token_new("mtr_", tok);
 	crypto_sha256_hex(tok, strlen(tok), hash);
 	runner_modes(rq, &sandbox, &limits);
-	if (store_runner_register(name, nlen, env, elen, hash, sandbox, limits, &id, &created,
-	    &err) == -1) {
+	if (store_runner_register(name, nlen, env, elen, hash, sandbox, limits,
+	    slots > 0 ? slots : 1, &id, &created, &err) == -1) {
 		runs_fail(rs, &err, "register runner");
 		goto out;
 	}
@@ -277,6 +304,7 @@ api_lease(struct req *rq, struct resp *rs)
 {
 	char tok[CRYPTO_TOKEN_MAX], hash[65], auth_hash[65];
 	const char *sandbox, *limits;
+	int64_t slots = runner_slots(rq);
 	struct lease l;
 	struct err err;
 	uint64_t gen;
@@ -309,8 +337,8 @@ api_lease(struct req *rq, struct resp *rs)
 	crypto_sha256_hex(tok, strlen(tok), hash);
 	runner_modes(rq, &sandbox, &limits);
 	rc = store_lease(rq->runner.runner_id, rq->runner.environment,
-	    rq->runs > 1 ? auth_hash : NULL, sandbox, limits, hash, api_cfg->lease_ttl_ms, &l,
-	    &err);
+	    rq->runs > 1 ? auth_hash : NULL, sandbox, limits, slots > 0 ? slots : 0, hash, api_cfg->lease_ttl_ms,
+	    &l, &err);
 	if (rc == -1) {
 		if (rq->runs > 1)	/* woken for a run it will not take: pass it on */
 			notify_runnable(rq->runner.environment, 1);

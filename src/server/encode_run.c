@@ -122,6 +122,8 @@ encode_runner(const struct runner_row *r)
 		json_object_set_new(o, "sandbox", json_string(r->sandbox));
 	if (r->limits != NULL)
 		json_object_set_new(o, "limits", json_string(r->limits));
+	json_object_set_new(o, "slots", json_integer(r->slots));
+	json_object_set_new(o, "slots_used", json_integer(r->slots_used));
 	return o;
 }
 

@@ -296,6 +296,30 @@ metrics_span_s(int64_t from_ms, int64_t to_ms)
 	return (double)(to_ms - from_ms) / 1000.0;
 }
 
+/* minitower_runner_slots{environment,state}: used and free slots of the
+ * online runners (free never below 0, also when a runner lowered its slots
+ * while more of its attempts were active). */
+static void
+render_slots(struct buf *out, const struct metrics_gauges *g)
+{
+	static const char *const l_env_state[] = { "environment", "state" };
+	struct prom_family *f = prom_family_new("minitower_runner_slots",
+	    "Slots of online runners by environment and state (used, free).", PROM_GAUGE,
+	    l_env_state, 2, NULL, 0);
+	size_t i;
+
+	for (i = 0; g != NULL && i < g->nslots; i++) {
+		const struct metrics_slots_row *r = &g->slots[i];
+		const char *used[] = { r->environment, "used" }, *free_[] = { r->environment, "free" };
+		int64_t nfree = r->total > r->used ? r->total - r->used : 0;
+
+		prom_gauge_add(prom_series_get(f, used), (double)r->used);
+		prom_gauge_add(prom_series_get(f, free_), (double)nfree);
+	}
+	prom_family_render(f, out);
+	prom_family_free(f);
+}
+
 /* The scrape-time gauges, built as throwaway families for sorting/escaping. */
 static void
 render_gauges(struct buf *out, const struct metrics_gauges *g)
@@ -325,6 +349,7 @@ render_gauges(struct buf *out, const struct metrics_gauges *g)
 	prom_family_render(online, out);
 	prom_family_free(pending);
 	prom_family_free(online);
+	render_slots(out, g);
 	if (g == NULL || g->schedules_enabled <= 0)
 		return;	/* like the rows above: left out at 0 */
 	enabled = prom_family_new("minitower_schedules_enabled",

@@ -113,11 +113,19 @@ struct metrics_online_row {	/* runners with status 'online' */
 	const char	*environment;
 	int64_t		 count;
 };
+struct metrics_slots_row {	/* slots of online runners */
+	const char	*environment;
+	int64_t		 used;		/* their active attempts */
+	int64_t		 total;		/* the slots they declared */
+};
+
 struct metrics_gauges {
 	const struct metrics_pending_row *pending;
 	size_t		 npending;
 	const struct metrics_online_row *online;
 	size_t		 nonline;
+	const struct metrics_slots_row *slots;
+	size_t		 nslots;
 	int64_t		 schedules_enabled;	/* minitower_schedules_enabled */
 };
 

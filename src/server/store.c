@@ -429,6 +429,25 @@ online_clear(void *elem)
 	free((char *)(uintptr_t)((struct metrics_online_row *)elem)->environment);
 }
 
+static void
+slots_read(sqlite3_stmt *st, void *elem)
+{
+	struct metrics_slots_row *r = elem;
+
+	r->environment = db_col_strdup(st, 0);
+	r->total = db_col_i64(st, 1);
+	r->used = db_col_i64(st, 2);
+}
+
+static void
+slots_clear(void *elem)
+{
+	free((char *)(uintptr_t)((struct metrics_slots_row *)elem)->environment);
+}
+
+static const struct db_rowtype slots_rows = {
+	sizeof(struct metrics_slots_row), slots_read, slots_clear
+};
 static const struct db_rowtype pending_rows = {
 	sizeof(struct metrics_pending_row), pending_read, pending_clear
 };
@@ -445,8 +464,12 @@ store_metrics_gauges(struct metrics_gauges *g, struct err *err)
 	    "GROUP BY r.team_id, r.app_id, r.environment_id";
 	static const char online_sql[] = "SELECT environment, COUNT(*) FROM runners "
 	    "WHERE status='online' GROUP BY environment";
+	static const char slots_sql[] = "SELECT environment, SUM(max_concurrent), "
+	    "SUM((SELECT COUNT(*) FROM run_attempts a INDEXED BY run_attempts_active_runner_idx "
+	    "WHERE a.runner_id=runners.id AND a.status IN ('leased','running','cancelling'))) "
+	    "FROM runners WHERE status='online' GROUP BY environment";
 	struct conn *c = db_reader();
-	void *p, *o;
+	void *p, *o, *sl;
 
 	memset(g, 0, sizeof(*g));
 	if (db_list(c, db_prep(c, pending_sql, ""), &pending_rows, &p, &g->npending, err) == -1)
@@ -457,6 +480,11 @@ store_metrics_gauges(struct metrics_gauges *g, struct err *err)
 		return -1;
 	}
 	g->online = o;
+	if (db_list(c, db_prep(c, slots_sql, ""), &slots_rows, &sl, &g->nslots, err) == -1) {
+		store_metrics_gauges_free(g);
+		return -1;
+	}
+	g->slots = sl;
 	if (store_schedule_count_enabled(&g->schedules_enabled, err) == -1) {
 		store_metrics_gauges_free(g);
 		return -1;
@@ -469,5 +497,6 @@ store_metrics_gauges_free(struct metrics_gauges *g)
 {
 	db_list_free((void *)(uintptr_t)g->pending, g->npending, &pending_rows);
 	db_list_free((void *)(uintptr_t)g->online, g->nonline, &online_rows);
+	db_list_free((void *)(uintptr_t)g->slots, g->nslots, &slots_rows);
 	memset(g, 0, sizeof(*g));
 }

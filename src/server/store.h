@@ -134,6 +134,8 @@ void store_metrics_gauges_free(struct metrics_gauges *g);
 
 #define STORE_SLUG_MAX 64
 #define STORE_STATUS_MAX 16
+/* The most jobs one runner may run at once (runners.max_concurrent). */
+#define STORE_SLOTS_MAX 64
 #define STORE_ENV_MAX 256
 
 /* A run as the API shows it (RunObject) plus what logs and metrics need.
@@ -222,6 +224,8 @@ struct runner_row {
 	int64_t	 last_seen_at;
 	char	*sandbox;	/* what it said it runs jobs in; NULL when unknown */
 	char	*limits;	/* how it enforces resources; NULL when unknown */
+	int64_t	 slots;		/* jobs it runs at once (1 unless it said) */
+	int64_t	 slots_used;	/* its active attempts */
 };
 
 /* The state of an attempt and its run after a runner call (AttemptObject,
@@ -338,21 +342,25 @@ void store_logs_free(struct log_entry *e, size_t n);
 int store_runner_list(struct runner_row **out, size_t *n, struct err *err);
 void store_runners_free(struct runner_row *r, size_t n);
 /* Registers or re-registers a runner (token rotated); *created for 201.
- * sandbox and limits (NULL: unknown) replace what was known of it. */
+ * sandbox and limits (NULL: unknown) and slots (1..STORE_SLOTS_MAX) replace
+ * what was known of it. */
 int store_runner_register(const char *name, size_t name_len, const char *env,
     size_t env_len, const char *token_hash, const char *sandbox, const char *limits,
-    int64_t *runner_id, bool *created, struct err *err);
+    int64_t slots, int64_t *runner_id, bool *created, struct err *err);
 /* True when the team token hash is still valid (not revoked). */
 bool store_team_token_valid(const char *token_hash);
 
 /* Lease (api.md §1.8.2) in one transaction: runner seen, re-issue of a
  * never-started attempt, or the next queued run of env. recheck_hash (may
  * be NULL) re-validates the runner token (ERR_UNAUTHORIZED). sandbox and
- * limits, when not NULL, are recorded on the runner with last_seen_at.
+ * limits, when not NULL, and slots, when > 0, are recorded on the runner
+ * with last_seen_at. A new attempt is granted only while the runner's active
+ * attempts are fewer than its slots (counted in the transaction); at its
+ * slots, its oldest never-started attempt is re-issued, else ERR_CONFLICT.
  * Returns 1 granted/re-issued (out filled), 0 nothing queued, -1 error
  * (ERR_CONFLICT). */
 int store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
-    const char *sandbox, const char *limits, const char *lease_hash, int64_t ttl_ms,
+    const char *sandbox, const char *limits, int64_t slots, const char *lease_hash, int64_t ttl_ms,
     struct lease *out, struct err *err);
 void store_lease_clear(struct lease *l);
 /* Read-only: true when a leasable run of env exists (waiting lease). */

@@ -402,26 +402,47 @@ static const char pick_sql[] = "SELECT r.id FROM runs r INDEXED BY runs_lease_or
     "JOIN environments e ON e.id=r.environment_id WHERE r.status='queued' AND "
     "r.cancel_requested=0 AND e.name=? ORDER BY r.priority DESC, r.queued_at, r.id LIMIT 1";
 
-/* The runner's active attempt: re-issue it when never started, to expire at
- * expires_at (steady clock). Returns 1 re-issued, 0 no active attempt, -1
- * (ERR_CONFLICT when running). */
+/* The runner's slots, its active attempts and its oldest never-started
+ * one (0: none), read in the lease transaction. */
+static int
+runner_load(struct conn *c, int64_t runner_id, int64_t *slots, int64_t *active,
+    int64_t *leased_id, struct err *err)
+{
+	sqlite3_stmt *st = db_prep(c, "SELECT r.max_concurrent, (SELECT COUNT(*) FROM run_attempts a "
+	    "INDEXED BY run_attempts_active_runner_idx WHERE a.runner_id=r.id AND a.status IN " ACTIVE
+	    "), (SELECT MIN(a.id) FROM run_attempts a INDEXED BY run_attempts_active_runner_idx "
+	    "WHERE a.runner_id=r.id AND a.status IN " ACTIVE " AND a.status='leased') "
+	    "FROM runners r WHERE r.id=?", "i", runner_id);
+	int rc = one_row(c, st, err);
+
+	if (rc != 1)
+		return rc == -1 ? -1 : err_set(err, ERR_UNAUTHORIZED, "invalid or missing token");
+	*slots = db_col_i64(st, 0);
+	*active = db_col_i64(st, 1);
+	*leased_id = db_col_i64(st, 2);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* A runner at its slots: re-issue its oldest never-started attempt, to
+ * expire at expires_at (steady clock). Only a lost lease response leaves one
+ * that no slot holds; a slot whose attempt is re-issued all the same is
+ * refused at its start (410) and never runs it. Returns 1 re-issued, 0 when
+ * a slot is free (grant next), or -1 (ERR_CONFLICT when every active attempt
+ * has started). */
 static int
 reissue(struct conn *c, int64_t runner_id, const char *lease_hash, int64_t now,
     int64_t expires_at, struct lease *out, struct err *err)
 {
-	sqlite3_stmt *st = db_prep(c, "SELECT id, status FROM run_attempts WHERE runner_id=? AND "
-	    "status IN " ACTIVE, "i", runner_id);
-	int64_t id;
-	char status[STORE_STATUS_MAX];
-	int rc = one_row(c, st, err);
+	int64_t slots = 1, active = 0, id = 0;
 
-	if (rc != 1)
-		return rc;
-	id = db_col_i64(st, 0);
-	col_copy(st, 1, status, sizeof(status));
-	sqlite3_reset(st);
-	if (strcmp(status, "leased") != 0)
-		return err_set(err, ERR_CONFLICT, "runner already has an active lease");
+	if (runner_load(c, runner_id, &slots, &active, &id, err) == -1)
+		return -1;
+	if (active < slots)
+		return 0;
+	if (id == 0)
+		return err_set(err, ERR_CONFLICT, slots > 1 ? "runner has no free slot" :
+		    "runner already has an active lease");
 	if (db_exec(c, "UPDATE run_attempts SET lease_token_hash=?, lease_expires_at=?, "
 	    "updated_at=? WHERE id=? AND status='leased'", err, "siii", lease_hash, expires_at,
 	    now, id) == -1 || fill_lease(c, id, out, err) == -1)
@@ -476,8 +497,8 @@ token_still_valid(struct conn *c, int64_t runner_id, const char *hash, struct er
 
 int
 store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
-    const char *sandbox, const char *limits, const char *lease_hash, int64_t ttl_ms,
-    struct lease *out, struct err *err)
+    const char *sandbox, const char *limits, int64_t slots, const char *lease_hash,
+    int64_t ttl_ms, struct lease *out, struct err *err)
 {
 	struct conn *c = db_begin(err);
 	int64_t now = now_ms(), seen = steady_ms();
@@ -490,8 +511,9 @@ store_lease(int64_t runner_id, const char *env, const char *recheck_hash,
 	if (recheck_hash != NULL && token_still_valid(c, runner_id, recheck_hash, err) == -1)
 		goto fail;
 	if (db_exec(c, "UPDATE runners SET status='online', last_seen_at=?, "
-	    "sandbox_mode=COALESCE(?, sandbox_mode), limits_mode=COALESCE(?, limits_mode) "
-	    "WHERE id=?", err, "issi", seen, sandbox, limits, runner_id) == -1)
+	    "sandbox_mode=COALESCE(?, sandbox_mode), limits_mode=COALESCE(?, limits_mode), "
+	    "max_concurrent=COALESCE(NULLIF(?, 0), max_concurrent) WHERE id=?", err, "issii", seen,
+	    sandbox, limits, slots, runner_id) == -1)
 		goto fail;
 	rc = reissue(c, runner_id, lease_hash, now, seen + ttl_ms, out, err);
 	if (rc == 0)

@@ -545,6 +545,8 @@ runner_read(sqlite3_stmt *st, void *elem)
 	r->last_seen_at = db_col_i64(st, 4);
 	r->sandbox = db_col_strdup(st, 5);
 	r->limits = db_col_strdup(st, 6);
+	r->slots = db_col_i64(st, 7);
+	r->slots_used = db_col_i64(st, 8);
 }
 
 static void
@@ -565,7 +567,9 @@ store_runner_list(struct runner_row **out, size_t *n, struct err *err)
 {
 	struct conn *c = db_reader();
 	sqlite3_stmt *st = db_prep(c, "SELECT id, name, environment, status, last_seen_at, "
-	    "sandbox_mode, limits_mode FROM runners ORDER BY name", "");
+	    "sandbox_mode, limits_mode, max_concurrent, (SELECT COUNT(*) FROM run_attempts a "
+	    "INDEXED BY run_attempts_active_runner_idx WHERE a.runner_id=runners.id AND "
+	    "a.status IN ('leased','running','cancelling')) FROM runners ORDER BY name", "");
 	void *v;
 	int rc = db_list(c, st, &runner_rows, &v, n, err);
 
@@ -581,8 +585,8 @@ store_runners_free(struct runner_row *r, size_t n)
 
 int
 store_runner_register(const char *name, size_t name_len, const char *env, size_t env_len,
-    const char *token_hash, const char *sandbox, const char *limits, int64_t *runner_id,
-    bool *created, struct err *err)
+    const char *token_hash, const char *sandbox, const char *limits, int64_t slots,
+    int64_t *runner_id, bool *created, struct err *err)
 {
 	struct conn *c = db_begin(err);
 	int64_t now = now_ms();
@@ -599,15 +603,15 @@ store_runner_register(const char *name, size_t name_len, const char *env, size_t
 		*runner_id = db_col_i64(st, 0);
 		sqlite3_reset(st);
 		if (db_exec(c, "UPDATE runners SET token_hash=?, environment=?, status='online', "
-		    "last_seen_at=?, updated_at=?, sandbox_mode=?, limits_mode=? WHERE id=?", err,
-		    "sSiissi", token_hash, env, env_len, steady_ms(), now, sandbox, limits,
-		    *runner_id) == -1)
+		    "last_seen_at=?, updated_at=?, sandbox_mode=?, limits_mode=?, max_concurrent=? "
+		    "WHERE id=?", err, "sSiissii", token_hash, env, env_len, steady_ms(), now, sandbox,
+		    limits, slots, *runner_id) == -1)
 			goto fail;
 	} else {
 		if (db_exec(c, "INSERT INTO runners(name, environment, token_hash, status, "
 		    "max_concurrent, last_seen_at, created_at, updated_at, sandbox_mode, "
-		    "limits_mode) VALUES(?,?,?,'online',1,?,?,?,?,?)", err, "SSsiiiss", name,
-		    name_len, env, env_len, token_hash, steady_ms(), now, now, sandbox,
+		    "limits_mode) VALUES(?,?,?,'online',?,?,?,?,?,?)", err, "SSsiiiiss", name,
+		    name_len, env, env_len, token_hash, slots, steady_ms(), now, now, sandbox,
 		    limits) == -1)
 			goto fail;
 		*runner_id = db_last_id(c);

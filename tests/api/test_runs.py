@@ -384,7 +384,8 @@ def attempts_and_runners(s):
     eq(names, sorted(names))
     mine = [x for x in r.json["runners"] if x["name"] == rn.name][0]
     keys_in_order(mine, ["runner_id", "name", "environment", "status", "last_seen_at", "sandbox",
-                         "limits"])
+                         "limits", "slots", "slots_used"])
+    eq((mine["slots"], mine["slots_used"]), (1, 0))
     eq((mine["environment"], mine["status"]), ("default", "online"))
     member = w.c.call("POST", "/api/v1/tokens", {"role": "member"}, token=w.token).json["token"]
     eq(w.c.call("GET", "/api/v1/admin/runners", token=member).error(),

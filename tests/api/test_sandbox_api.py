@@ -295,7 +295,7 @@ def runner_modes(s):
 
     tok = reg({"name": "modes-a", "sandbox": "bwrap", "limits": "cgroup-v1"})
     x = runners()["modes-a"]
-    eq(list(x.keys())[-2:], ["sandbox", "limits"])
+    eq(list(x.keys())[-4:], ["sandbox", "limits", "slots", "slots_used"])   # slots: test_slots.py
     eq((x["sandbox"], x["limits"]), ("bwrap", "cgroup-v1"))
     reg({"name": "modes-b", "sandbox": "nsjail", "limits": 7})
     x = runners()["modes-b"]

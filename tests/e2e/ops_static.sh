@@ -22,7 +22,8 @@ main(void)
 {
 	struct metrics_pending_row p = { "t", "a", "default", 1 };
 	struct metrics_online_row o = { "default", 1 };
-	struct metrics_gauges g = { &p, 1, &o, 1 };
+	struct metrics_slots_row sl = { "default", 1, 2 };
+	struct metrics_gauges g = { &p, 1, &o, 1, &sl, 1 };
 	struct buf b;
 
 	metrics_init();

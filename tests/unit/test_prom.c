@@ -650,7 +650,10 @@ test_metrics_gauges(void **state)
 	const struct metrics_online_row o[] = {
 		{ "gpu", 1 }, { "default", 2 }, { "idle", 0 },
 	};
-	const struct metrics_gauges g = { p, 5, o, 3, 0 };
+	const struct metrics_slots_row sl[] = {	/* environment, used, total */
+		{ "gpu", 2, 1 }, { "default", 3, 4 },
+	};
+	const struct metrics_gauges g = { p, 5, o, 3, sl, 2, 0 };
 	char *out;
 
 	(void)state;
@@ -668,7 +671,13 @@ test_metrics_gauges(void **state)
 	    "# HELP minitower_runners_online Number of online runners by "
 	    "environment.\n# TYPE minitower_runners_online gauge\n"
 	    "minitower_runners_online{environment=\"default\"} 2\n"
-	    "minitower_runners_online{environment=\"gpu\"} 1\n");
+	    "minitower_runners_online{environment=\"gpu\"} 1\n"
+	    "# HELP minitower_runner_slots Slots of online runners by environment and state "
+	    "(used, free).\n# TYPE minitower_runner_slots gauge\n"
+	    "minitower_runner_slots{environment=\"default\",state=\"free\"} 1\n"
+	    "minitower_runner_slots{environment=\"default\",state=\"used\"} 3\n"
+	    "minitower_runner_slots{environment=\"gpu\",state=\"free\"} 0\n"
+	    "minitower_runner_slots{environment=\"gpu\",state=\"used\"} 2\n");
 	assert_int_equal(promtool(out) == -1 || promtool(out) == 0, 1);
 	free(out);
 	metrics_free();
@@ -691,7 +700,8 @@ test_metrics_promtool(void **state)
 {
 	const struct metrics_pending_row p[] = { { "t", "a", "e\n\\", 1 } };
 	const struct metrics_online_row o[] = { { "x\xc3", 1 } };
-	const struct metrics_gauges g = { p, 1, o, 1, 0 };
+	const struct metrics_slots_row sl[] = { { "x\xc3", 1, 4 } };
+	const struct metrics_gauges g = { p, 1, o, 1, sl, 1, 0 };
 	struct buf b;
 	char *out;
 	int rc;

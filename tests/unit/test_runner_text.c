@@ -280,6 +280,38 @@ test_config(void **state)
 	config_free(&c);
 }
 
+/* MINITOWER_RUNNER_SLOTS: default 1, 1..CONFIG_SLOTS_MAX, anything else
+ * refused at start-up with one message. */
+static void
+test_config_slots(void **state)
+{
+	static const char msg[] = "MINITOWER_RUNNER_SLOTS must be an integer from 1 to 64";
+	const char *bad[] = { "0", "65", "-1", "4x", "four", " 4", "99999999999999999999", NULL };
+	struct config c;
+	struct err err;
+	char var[64];
+	int i;
+
+	(void)state;
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(var, sizeof(var), "MINITOWER_RUNNER_SLOTS=%s", bad[i]);
+		assert_string_equal(load_err((const char *[]){ BASE, var, NULL }, 1000), msg);
+	}
+	fake_env = (const char *[]){ BASE, NULL };
+	err_clear(&err);
+	assert_int_equal(config_load(&c, fake_get, 1000, &err), 0);
+	assert_int_equal(c.slots, 1);
+	config_free(&c);
+	fake_env = (const char *[]){ BASE, "MINITOWER_RUNNER_SLOTS=64", NULL };
+	assert_int_equal(config_load(&c, fake_get, 1000, &err), 0);
+	assert_int_equal(c.slots, CONFIG_SLOTS_MAX);
+	config_free(&c);
+	fake_env = (const char *[]){ BASE, "MINITOWER_RUNNER_SLOTS=", NULL };	/* empty: unset */
+	assert_int_equal(config_load(&c, fake_get, 1000, &err), 0);
+	assert_int_equal(c.slots, 1);
+	config_free(&c);
+}
+
 /* ---- job environment ---- */
 
 struct skips {
@@ -447,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_split_long),
 		cmocka_unit_test(test_lease_math),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_slots),
 		cmocka_unit_test(test_jobenv),
 		cmocka_unit_test(test_jobenv_too_large),
 		cmocka_unit_test(test_path_clean),

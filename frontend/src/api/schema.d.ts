@@ -701,8 +701,9 @@ export interface paths {
         put?: never;
         /**
          * Lease the next queued run of the runner's environment (long poll with `wait`).
-         * @description A runner holding a never-started (`leased`) attempt gets that attempt re-issued with a new lease
-         *     token. With `wait=N` the request waits up to N seconds (at most 60) for a run. The body is optional and
+         * @description A lease is granted while the runner's active attempts are fewer than its `slots` (1 unless it said;
+         *     docs/runner.md "Slots"). At its slots, its oldest never-started (`leased`) attempt is re-issued with a new
+         *     lease token, else `409`. With `wait=N` the request waits up to N seconds (at most 60) for a run. The body is optional and
          *     lenient (`LeaseRequest`): a runner may say what it runs jobs in; anything else in it is ignored.
          */
         post: operations["leaseRun"];
@@ -1076,12 +1077,15 @@ export interface components {
          *     it is never an error.
          * @example {
          *       "sandbox": "bwrap",
-         *       "limits": "cgroup-v1"
+         *       "limits": "cgroup-v1",
+         *       "slots": 4
          *     }
          */
         LeaseRequest: {
             sandbox?: components["schemas"]["RunnerSandbox"];
             limits?: components["schemas"]["RunnerLimits"];
+            /** @description Jobs the runner runs at once; stored when an integer from 1 to 64, ignored otherwise (left out: kept). */
+            slots?: number;
         } | null;
         VersionList: {
             versions: components["schemas"]["Version"][];
@@ -1356,6 +1360,10 @@ export interface components {
             sandbox?: components["schemas"]["RunnerSandbox"];
             /** @description From its registration or latest lease request; omitted when unknown. */
             limits?: components["schemas"]["RunnerLimits"];
+            /** @description Jobs it runs at once (MINITOWER_RUNNER_SLOTS); 1 for a runner that never said. */
+            slots: number;
+            /** @description Its active attempts (`leased`, `running`, `cancelling`). */
+            slots_used: number;
         };
         RunnerList: {
             runners: components["schemas"]["Runner"][];
@@ -1375,6 +1383,11 @@ export interface components {
              * @example cgroup-v2
              */
             limits?: string;
+            /**
+             * @description Optional; jobs the runner runs at once. Left out: 1. Anything but an integer from 1 to 64 is a `400`.
+             * @default 1
+             */
+            slots: number;
         };
         RunnerRegisterResponse: {
             /** Format: int64 */
@@ -3188,7 +3201,8 @@ export interface operations {
             /**
              * @description `invalid_request "invalid JSON body"`; `invalid_request "name is required"`;
              *     `invalid_request "name must not contain NUL characters"`;
-             *     `invalid_request "environment must not contain NUL characters"`.
+             *     `invalid_request "environment must not contain NUL characters"`;
+             *     `invalid_request "slots must be an integer from 1 to 64"`.
              */
             400: {
                 headers: {
@@ -3247,7 +3261,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `conflict "runner already has an active lease"`; `conflict "run is no longer queued"`. */
+            /** @description `conflict "runner already has an active lease"` (one slot); `conflict "runner has no free slot"` (more slots, every active attempt started); `conflict "run is no longer queued"`. */
             409: {
                 headers: {
                     [name: string]: unknown;
