@@ -40,6 +40,9 @@ api_handler api_run_create, api_app_runs, api_run_list, api_run_summary, api_run
 api_handler api_runner_register, api_lease, api_start, api_heartbeat, api_logs_post,
     api_result, api_artifact, api_release;
 
+/* api_secrets.c (secrets; the fenced delivery to runners) */
+api_handler api_secret_put, api_secret_list, api_secret_delete, api_run_secrets;
+
 /* Decoding helper: the request body as JSON ({} for an empty body when
  * empty_ok). Returns NULL (and answers 400 msg) when it does not decode. */
 json_t *api_body(struct req *rq, struct resp *rs, bool empty_ok, const char *msg);

@@ -15,7 +15,7 @@
 static struct prom_family *http_requests, *http_duration, *http_req_size,
     *http_resp_size, *runs_created, *runs_completed, *runs_retried,
     *runs_leased, *runners_registered, *queue_wait, *execution, *total,
-    *peak_memory, *cpu_seconds, *db_unavailable, *slow_clients;
+    *peak_memory, *cpu_seconds, *db_unavailable, *slow_clients, *secrets_delivered;
 
 /* Every value the `path` label may take (observability.md §1.2). */
 static const char *const path_labels[] = {
@@ -31,7 +31,8 @@ static const char *const path_labels[] = {
 	"/api/v1/runs/{run}/attempts",
 	"/api/v1/runs/{run}/start", "/api/v1/runs/{run}/heartbeat",
 	"/api/v1/runs/{run}/result", "/api/v1/runs/{run}/artifact",
-	"/api/v1/runs/{run}/release",
+	"/api/v1/runs/{run}/release", "/api/v1/runs/{run}/secrets",
+	"/api/v1/secrets", "/api/v1/secrets/{name}",
 	"/api/v1/runners/register", "/api/v1/admin/runners",
 	"/ui",
 	"other",
@@ -133,6 +134,9 @@ metrics_init(void)
 	slow_clients = counter("minitower_http_slow_clients_closed_total",
 	    "Connections closed because the client sent its request too "
 	    "slowly, by reason.", l_reason, 1);
+	secrets_delivered = counter("minitower_secrets_delivered_total",
+	    "Secret values delivered to runs (GET /runs/{run}/secrets), by "
+	    "team and app.", l_app_team, 2);
 }
 
 void
@@ -141,7 +145,8 @@ metrics_free(void)
 	struct prom_family **all[] = { &http_requests, &http_duration,
 	    &http_req_size, &http_resp_size, &runs_created, &runs_completed,
 	    &runs_retried, &runs_leased, &runners_registered, &db_unavailable, &queue_wait,
-	    &execution, &total, &peak_memory, &cpu_seconds, &slow_clients };
+	    &execution, &total, &peak_memory, &cpu_seconds, &slow_clients,
+	    &secrets_delivered };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++) {
@@ -265,6 +270,15 @@ metrics_runner_registered(const char *environment)
 }
 
 void
+metrics_secrets_delivered(const char *team, const char *app, int64_t n)
+{
+	const char *v[] = { app, team };
+
+	if (n > 0)
+		prom_counter_add(prom_series_get(secrets_delivered, v), (uint64_t)n);
+}
+
+void
 metrics_slow_client_closed(const char *reason)
 {
 	const char *v[] = { reason };
@@ -317,7 +331,8 @@ metrics_render(struct buf *out, const struct metrics_gauges *g)
 	struct prom_family *all[] = { http_requests, http_duration,
 	    http_req_size, http_resp_size, runs_created, runs_completed,
 	    runs_retried, runs_leased, runners_registered, queue_wait,
-	    execution, total, peak_memory, cpu_seconds, db_unavailable, slow_clients };
+	    execution, total, peak_memory, cpu_seconds, db_unavailable, slow_clients,
+	    secrets_delivered };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++)

@@ -58,6 +58,7 @@ static const struct route exact[] = {
 	    { M("GET", A_ADMIN, api_admin_runners) } },
 	{ "/api/v1/runners/register", METHOD_FIRST, A_NONE, "POST",
 	    { M("POST", A_NONE, api_runner_register) } },
+	{ "/api/v1/secrets", AUTH_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_secret_list) } },
 #ifdef MT_FAULTS
 	/* test builds only (docs/reliability.md) */
 	{ "/__faults", METHOD_FIRST, A_NONE, "POST", { M("POST", A_NONE, api_faults) } },
@@ -66,7 +67,8 @@ static const struct route exact[] = {
 
 enum {	/* indexes into subtree[] */
 	R_TOKEN, R_APP, R_VERSIONS, R_APP_RUNS, R_RUN, R_CANCEL, R_LOGS, R_STREAM,
-	R_ATTEMPTS, R_START, R_HEARTBEAT, R_RESULT, R_ARTIFACT, R_RELEASE, R_UI, R_NSUB
+	R_ATTEMPTS, R_START, R_HEARTBEAT, R_RESULT, R_ARTIFACT, R_RELEASE, R_UI,
+	R_SECRET, R_RUN_SECRETS, R_NSUB
 };
 static const struct route subtree[R_NSUB] = {
 	[R_TOKEN] = { "/api/v1/tokens/{id}", AUTH_FIRST, A_TEAM, "DELETE",
@@ -96,6 +98,10 @@ static const struct route subtree[R_NSUB] = {
 	[R_RELEASE] = { "/api/v1/runs/{run}/release", SHAPE_FIRST, A_LEASE, "POST",
 	    { M("POST", A_LEASE, api_release) } },
 	[R_UI] = { "/ui", METHOD_FIRST, A_NONE, "GET", { M("GET", A_NONE, api_ui) } },
+	[R_SECRET] = { "/api/v1/secrets/{name}", AUTH_FIRST, A_TEAM, "PUT, DELETE",
+	    { M("PUT", A_ADMIN, api_secret_put), M("DELETE", A_ADMIN, api_secret_delete) } },
+	[R_RUN_SECRETS] = { "/api/v1/runs/{run}/secrets", SHAPE_FIRST, A_LEASE, "GET",
+	    { M("GET", A_LEASE, api_run_secrets) } },
 };
 
 void
@@ -169,6 +175,7 @@ match_runs(struct req *rq, const char *rest)
 		{ "cancel", R_CANCEL }, { "logs", R_LOGS }, { "attempts", R_ATTEMPTS },
 		{ "start", R_START }, { "heartbeat", R_HEARTBEAT }, { "result", R_RESULT },
 		{ "artifact", R_ARTIFACT }, { "release", R_RELEASE },
+		{ "secrets", R_RUN_SECRETS },
 	};
 	char seg[4][512];
 	bool trailing;
@@ -205,6 +212,19 @@ match_tokens(struct req *rq, const char *rest)
 		set_route(rq, R_TOKEN, "", "?");	/* 404 after authentication */
 }
 
+static void
+match_secrets(struct req *rq, const char *rest)
+{
+	char seg[4][512];
+	bool trailing;
+	int n = split(rest, seg, &trailing);
+
+	if (n == 1 && seg[0][0] != '\0')
+		set_route(rq, R_SECRET, seg[0], NULL);
+	else
+		set_route(rq, R_SECRET, "", "?");	/* 404 after authentication */
+}
+
 void
 routes_match(struct req *rq)
 {
@@ -226,6 +246,8 @@ routes_match(struct req *rq)
 		match_runs(rq, p + 13);
 	else if (strncmp(p, "/api/v1/tokens/", 15) == 0)
 		match_tokens(rq, p + 15);
+	else if (strncmp(p, "/api/v1/secrets/", 16) == 0)
+		match_secrets(rq, p + 16);
 	else if (strncmp(p, "/api/", 5) != 0 && strcmp(p, "/api") != 0 &&
 	    (cfg->ui_dir != NULL || strcmp(p, "/") == 0))
 		rq->route = &subtree[R_UI];
