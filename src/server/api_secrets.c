@@ -293,3 +293,32 @@ api_run_secrets(struct req *rq, struct resp *rs)
 	resp_json(rs, 200, &b);
 	resp_header(rs, "Cache-Control", "no-store");
 }
+
+void
+api_secrets_run_note(const struct run *r, json_t *o)
+{
+	if (strcmp(r->status, "queued") == 0 && !secrets_configured() && store_run_has_secrets(r->id))
+		json_object_set_new(o, "waiting_reason", json_string("secrets are not configured"));
+}
+
+int
+api_secrets_upload_clash(int64_t team_id, int64_t app_id, const json_t *schema,
+    struct err *err)
+{
+	const json_t *props = json_object_get(schema, "properties");
+	struct secret_row *rows;
+	size_t n, i;
+	int rc = 0;
+
+	if (props == NULL || json_object_size(props) == 0)
+		return 0;
+	if (store_secret_list(team_id, app_id, &rows, &n, err) == -1)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++)
+		if (json_object_get(props, rows[i].name) != NULL)
+			rc = err_set(err, ERR_CONFLICT, "parameter %s clashes with secret %s%s%s",
+			    rows[i].name, rows[i].name, rows[i].app_slug != NULL ? " of app " : "",
+			    rows[i].app_slug != NULL ? rows[i].app_slug : " (team-wide)");
+	store_secret_rows_free(rows, n);
+	return rc;
+}
