@@ -69,8 +69,7 @@ load_secrets(const struct config *cfg)
 	}
 	store_secrets_set_configured(secrets_configured());
 	if (!secrets_configured())
-		log_warn("secrets are not configured: MINITOWER_SECRETS_KEY_FILE is not set; "
-		    "runs with secrets in scope wait", NULL);
+		log_warn("secrets are not configured", NULL);
 	return 0;
 }
 
