@@ -38,6 +38,10 @@ const requiredPaths = {
   '/api/v1/runs/{run}/result': ['post'],
   '/api/v1/runs/{run}/artifact': ['get'],
   '/api/v1/runs/{run}/release': ['post'],
+  // additions (docs/api-endpoints.md): secrets, issue 15
+  '/api/v1/secrets': ['get'],
+  '/api/v1/secrets/{name}': ['put', 'delete'],
+  '/api/v1/runs/{run}/secrets': ['get'],
   '/': ['get'],
 }
 

@@ -285,10 +285,11 @@ api_run_secrets(struct req *rq, struct resp *rs)
 	buf_init(&names, 1 << 16);
 	delivery_body(&b, p, n, &names);
 	secrets_plain_list_free(p, n);
-	log_info("secrets delivered", "run_id=%d attempt_no=%d team=%s app=%s runner=%s names=%s",
-	    run_id, attempt_no, team, app, rq->runner.name, buf_str(&names));
-	if (n > 0)
+	if (n > 0) {	/* an empty answer gives nothing away: no line */
+		log_info("secrets delivered", "run_id=%d attempt_no=%d team=%s app=%s runner=%s "
+		    "names=%s", run_id, attempt_no, team, app, rq->runner.name, buf_str(&names));
 		metrics_secrets_delivered(team, app, (int64_t)n);
+	}
 	buf_free(&names);
 	resp_json(rs, 200, &b);
 	resp_header(rs, "Cache-Control", "no-store");

@@ -68,8 +68,6 @@ load_secrets(const struct config *cfg)
 		return -1;
 	}
 	store_secrets_set_configured(secrets_configured());
-	if (!secrets_configured())
-		log_warn("secrets are not configured", NULL);
 	return 0;
 }
 
@@ -155,6 +153,8 @@ main(int argc, char **argv)
 	}
 	if (cfg.signup_enabled)
 		log_warn("public signup enabled: any user can run code on shared runners", NULL);
+	if (!secrets_configured())
+		log_warn("secrets are not configured", NULL);	/* runs with secrets wait */
 	metrics_init();
 	throttle_init(cfg.hash_concurrency);
 	api_init(&cfg);

@@ -3,8 +3,7 @@
  * only; a secret is identified by (team, name, app or none, environment or
  * none) through an expression unique index, writes are compare-and-set on
  * the version inside BEGIN IMMEDIATE, and the delivery read is fenced by the
- * lease check of store_lease.c in the same transaction that records
- * last_used_at.
+ * lease check of store_lease.c (then last_used_at is recorded).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -342,54 +341,59 @@ run_rows(struct conn *c, int64_t run_id, struct secret_row **rows, size_t *n, st
 	return rc;
 }
 
-/* Records the delivery on the rows handed out. */
-static int
-mark_used(struct conn *c, const struct secret_row *rows, size_t n, struct err *err)
+/* Records the delivery on the rows handed out (best effort: a failure
+ * there does not withhold the values). */
+static void
+mark_used(const struct secret_row *rows, size_t n)
 {
+	struct err err;
 	int64_t now = now_ms();
+	struct conn *c;
 	size_t i;
 
+	if (n == 0 || (c = db_begin(&err)) == NULL)
+		return;
 	for (i = 0; i < n; i++)
-		if (db_exec(c, "UPDATE secrets SET last_used_at=? WHERE id=?", err, "ii", now,
-		    rows[i].id) == -1)
-			return -1;
-	return 0;
+		if (db_exec(c, "UPDATE secrets SET last_used_at=? WHERE id=?", &err, "ii", now,
+		    rows[i].id) == -1) {
+			db_rollback(c);
+			return;
+		}
+	(void)db_commit(c, &err);
 }
 
+/*
+ * The fence is the lease check of the runner calls on this thread's reader,
+ * as the artifact download does: a read that answers only the current
+ * attempt of (run, runner, lease hash) while leased or running. A run with
+ * nothing in scope costs no write.
+ */
 int
 store_secrets_for_run(int64_t run_id, int64_t runner_id, const char *lease_hash,
     struct attempt *a, struct secret_row **rows, size_t *n, struct team_key_row *key,
     struct err *err)
 {
-	struct conn *c = db_begin(err);
+	struct conn *c = db_reader();
 	int64_t team_id;
 
 	*rows = NULL;
 	*n = 0;
 	memset(key, 0, sizeof(*key));
-	if (c == NULL)
-		return -1;
 	if (store_lease_check(c, run_id, runner_id, lease_hash, a, err) == -1)
-		goto fail;
-	if (strcmp(a->status, "leased") != 0 && strcmp(a->status, "running") != 0) {
-		err_set(err, ERR_GONE, "invalid or expired lease");
-		goto fail;
-	}
+		return -1;
+	if (strcmp(a->status, "leased") != 0 && strcmp(a->status, "running") != 0)
+		return err_set(err, ERR_GONE, "invalid or expired lease");
 	if (run_rows(c, run_id, rows, n, err) == -1)
-		goto fail;
+		return -1;
 	team_id = *n > 0 ? (*rows)[0].team_id : 0;
-	if (team_id != 0 && team_key_get(c, team_id, key, err) == -1)
-		goto fail;
-	if (mark_used(c, *rows, *n, err) == -1)
-		goto fail;
-	return db_commit(c, err);
-fail:
-	db_rollback(c);
-	store_secret_rows_free(*rows, *n);
-	*rows = NULL;
-	*n = 0;
-	store_team_key_clear(key);
-	return -1;
+	if (team_id != 0 && team_key_get(c, team_id, key, err) == -1) {
+		store_secret_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return -1;
+	}
+	mark_used(*rows, *n);
+	return 0;
 }
 
 bool

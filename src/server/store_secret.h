@@ -72,7 +72,7 @@ int store_secret_delete(int64_t team_id, const char *name, int64_t app_id, const
  * leased or running, else ERR_GONE. Fills *a, the secrets in scope of the
  * run (one per name, the most specific scope first: app+environment, app,
  * environment, team), the team's sealed key (*key; team_id 0 when the team
- * has none), and records last_used_at; one transaction. */
+ * has none), and records last_used_at afterwards (best effort). */
 int store_secrets_for_run(int64_t run_id, int64_t runner_id, const char *lease_hash,
     struct attempt *a, struct secret_row **rows, size_t *n, struct team_key_row *key,
     struct err *err);
