@@ -235,6 +235,49 @@ def parameter_clash(ctx):
     assert st == 409 and "CLASH_LATER" in b["error"]["message"], (st, b)
 
 
+def cli(s, tok, *args, stdin=None):
+    env = {"PATH": "/usr/bin:/bin", "HOME": s.tmp, "MINITOWER_SERVER_URL": s.url,
+           "MINITOWER_CLI_CONFIG": os.path.join(s.tmp, "cli.json"), "MINITOWER_API_TOKEN": tok}
+    p = subprocess.run([os.path.join(BIN, "minitower-cli")] + list(args), env=env,
+                       input=stdin, capture_output=True, timeout=60)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+@t.test
+def cli_secrets(ctx):
+    s, tok = ctx["s"], ctx["tok"]
+    rc, out, err = cli(s, tok, "secrets", "set", "CLI_ONE", "--app", "scoped",
+                       stdin=b"cli-value-from-stdin\n")
+    assert rc == 0 and out == "Secret CLI_ONE created (version 1)\n", (rc, out, err)
+    path = os.path.join(s.tmp, "value.txt")
+    with open(path, "wb") as f:
+        f.write(b"cli-value-from-file")
+    rc, out, err = cli(s, tok, "secrets", "set", "CLI_TWO", "--from-file", path, "--environment",
+                       "gpu")
+    assert rc == 0 and "CLI_TWO created" in out, (rc, out, err)
+    rc, out, err = cli(s, tok, "secrets", "set", "CLI_TWO", "--from-file", path, "--environment",
+                       "gpu")
+    assert rc == 0 and "(version 2)" in out, (rc, out, err)
+    rc, out, err = cli(s, tok, "secrets", "set", "CLI_SHORT", stdin=b"ab")
+    assert rc == 0 and "not masked" in err, (rc, out, err)
+    rc, out, err = cli(s, tok, "secrets", "set", "CLI_ARG", "value-as-argument", stdin=b"")
+    assert rc == 1 and "usage" in err, (rc, out, err)
+    rc, out, err = cli(s, tok, "secrets", "list", "--json")
+    assert rc == 0, (rc, out, err)
+    rows = {(r["name"], r.get("app"), r.get("environment")): r for r in json.loads(out)["secrets"]}
+    assert ("CLI_ONE", "scoped", None) in rows and rows[("CLI_TWO", None, "gpu")]["version"] == 2
+    rc, out, err = cli(s, tok, "secrets", "list")
+    assert rc == 0 and out.startswith("NAME") and "CLI_ONE" in out, (rc, out, err)
+    for text in (out, err):
+        assert "cli-value" not in text
+    rc, out, err = cli(s, tok, "secrets", "delete", "CLI_TWO", "--environment", "gpu")
+    assert rc == 0 and out == "Secret CLI_TWO deleted\n", (rc, out, err)
+    rc, out, err = cli(s, tok, "secrets", "delete", "CLI_SHORT", "CLI_GONE")
+    assert rc == 11 and "secret not found" in err, (rc, out, err)
+    rc, out, err = cli(s, tok, "secrets", "delete", "CLI_ONE", "--app", "scoped", "--json")
+    assert rc == 0 and json.loads(out) == {"deleted": ["CLI_ONE"]}, (rc, out, err)
+
+
 def scan(paths, needles, texts=()):
     """The (where, needle) pairs found in files under paths or in texts."""
     found = []
