@@ -51,6 +51,11 @@ export function useAttempts(id: Ref<number>, active: Ref<boolean>) {
   })
 }
 
+/** The team's secrets (names and scopes only); with `app`, those its runs get. */
+export function useSecrets(app: Ref<string | null>) {
+  return useQuery(() => `secrets:list:${app.value ?? ''}`, (s) => api.listSecrets(app.value ?? undefined, s))
+}
+
 export function useTokens(enabled: Ref<boolean>) {
   return useQuery(() => (enabled.value ? 'tokens:list' : null), (s) => api.listTokens(s))
 }
