@@ -225,9 +225,10 @@ drain(struct mask_stream *s, bool final)
 void
 mask_stream_feed(struct mask_stream *s, const char *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (s->m == NULL) {
-		if (n > 0)
-			s->emit(s->arg, p, n);
+		s->emit(s->arg, p, n);
 		return;
 	}
 	if (s->len + n > s->cap) {

@@ -281,7 +281,7 @@ api_run_secrets(struct req *rq, struct resp *rs)
 		runs_fail(rs, &err, "deliver secrets");
 		return;
 	}
-	buf_init(&b, 8u << 20);
+	buf_init(&b, 64u << 20);	/* a bound, not an allocation */
 	buf_init(&names, 1 << 16);
 	delivery_body(&b, p, n, &names);
 	secrets_plain_list_free(p, n);

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -439,6 +440,40 @@ def waits_without_key_and_rotation(ctx):
         assert st == 200 and values(b) == {"NEEDED": "needed-value-9"}, (st, b)
     finally:
         s4.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@t.test
+def rotate_online_with_sighup(ctx):
+    """rotate-key while the server runs, then the new key in place + SIGHUP."""
+    d = tempfile.mkdtemp(prefix="mt-secrets-hup-")
+    live = key_file(d, "live")
+    s = keyed_server(key=live).start()
+    try:
+        tok = s.bootstrap()
+        assert app_with(s, tok, "hup")[0] == 201
+        assert put(s, tok, "HUP_SECRET", "before-rotation", app="hup")[0] == 201
+        new = key_file(d, "new")
+        p = subprocess.run([os.path.join(BIN, "minitowerd"), "secrets", "rotate-key", "--old", live,
+                            "--new", new, "--db", s.env["MINITOWER_DB_PATH"]],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p
+        st, _, b = put(s, tok, "HUP_SECRET", "between")	# old key in memory: fails closed
+        assert st == 500, (st, b)
+        shutil.copyfile(new, live)
+        os.chmod(live, 0o600)
+        s.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: any('"secrets key reloaded"' in l for l in s.lines), 10, "reload")
+        assert put(s, tok, "HUP_SECRET", "after-rotation", app="hup")[0] == 200
+        rtok = register(s, "hup-runner")
+        rid = new_run(s, tok, "hup")
+        st, lb = lease(s, rtok)
+        assert st == 200 and lb["run_id"] == rid, (st, lb)
+        st, _, b = fetch(s, rtok, rid, lb["lease_token"])
+        assert st == 200 and values(b) == {"HUP_SECRET": "after-rotation"}, (st, b)
+    finally:
+        s.stop()
+        shutil.rmtree(s.tmp, ignore_errors=True)
         shutil.rmtree(d, ignore_errors=True)
 
 
