@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -316,7 +317,9 @@ def workload(s, tok, runner_env=None, faults=False):
               'printf "%s" "$BIG_SECRET" | head -c 3334; sleep 0.3\n'
               'printf "%s" "$BIG_SECRET" | tail -c +3335 | head -c 3333; sleep 0.3\n'
               'printf "%s" "$BIG_SECRET" | tail -c +6668; echo " end"\n'
-              'echo "json={\\"v\\":\\"$SHORT_SECRET\\"}" >&2\n')
+              'echo "json={\\"v\\":\\"$SHORT_SECRET\\"}" >&2\n'
+              'if grep -rqF -- "$SHORT_SECRET" "$MINITOWER_INPUT_FILE" . "$TMPDIR" 2>/dev/null; '
+              'then echo files=leaked; else echo files=clean; fi\n')
     app = "leaky" + os.urandom(3).hex()
     assert app_with(s, tok, app, files={"main.sh": script})[0] == 201
     assert put(s, tok, "SHORT_SECRET", short, app=app)[0] == 201
@@ -339,6 +342,8 @@ def workload(s, tok, runner_env=None, faults=False):
                     short=short, big=big, runner=r, answers=[json.dumps(run), json.dumps(b)])
     finally:
         r.stop()
+        bad = [l for l in r.lines if "Sanitizer" in l or "runtime error:" in l]
+        assert not bad, bad[:5]
 
 
 @t.test
@@ -351,6 +356,7 @@ def end_to_end_masked(ctx):
     assert any(l.startswith("***") and l.endswith(" end") for l in w["lines"]), \
         [l[:40] for l in w["lines"]]
     assert 'json={"v":"***"}' in w["lines"], w["lines"]
+    assert "files=clean" in w["lines"], w["lines"]	# not in the input file, workspace, tmp
     assert b"short=***" in w["sse"] and b"short=***" in w["cli"], (w["sse"][-300:], w["cli"])
     for text in (json.dumps(w["lines"]).encode(), w["sse"], w["cli"]):
         assert w["short"].encode() not in text and w["big"][:64].encode() not in text
@@ -361,7 +367,7 @@ def leak_scan(ctx):
     s, tok, w = ctx["s"], ctx["tok"], ctx["w"]
     st, _, metrics = s.req("GET", "/metrics", raw=True)
     st2, _, listing = s.req("GET", "/api/v1/secrets", token=tok, raw=True)
-    s.stop()		# the WAL and every log complete
+    assert s.stop() == 0		# the WAL and every log complete
     needles = needles_of(w["short"]) + needles_of(w["big"][:200])
     paths = [s.tmp, s.keydir]
     found = scan([p for p in paths if p != s.keydir], needles,
@@ -379,7 +385,7 @@ def leak_scan_can_fail(ctx):
         tok = s.bootstrap()
         w = workload(s, tok, runner_env={"MT_FAULT_NO_MASK": "1"}, faults=True)
         assert "short=" + w["short"] in w["lines"], w["lines"]
-        s.stop()
+        assert s.stop() == 0
         found = scan([s.env["MINITOWER_DB_PATH"], s.env["MINITOWER_DB_PATH"] + "-wal"],
                      needles_of(w["short"]))
         assert found, "the scan should have found the unmasked value"
@@ -387,6 +393,26 @@ def leak_scan_can_fail(ctx):
         s.stop()
         shutil.rmtree(s.tmp, ignore_errors=True)
         shutil.rmtree(s.keydir, ignore_errors=True)
+
+
+@t.test
+def leak_scan_fails_without_encryption(ctx):
+    """Sealing off (faults server, MT_FAULT_PLAIN_SECRETS=1): the scan of the
+    database finds the value; with sealing on, the same scan finds nothing."""
+    for plain in (False, True):
+        s = keyed_server({"MT_FAULT_PLAIN_SECRETS": "1"} if plain else None, faults=True).start()
+        try:
+            tok = s.bootstrap()
+            value = "at-rest-" + os.urandom(8).hex()
+            assert put(s, tok, "AT_REST", value)[0] == 201
+            assert s.stop() == 0
+            found = scan([s.env["MINITOWER_DB_PATH"], s.env["MINITOWER_DB_PATH"] + "-wal"],
+                         needles_of(value))
+            assert bool(found) == plain, (plain, found)
+        finally:
+            s.stop()
+            shutil.rmtree(s.tmp, ignore_errors=True)
+            shutil.rmtree(s.keydir, ignore_errors=True)
 
 
 @t.test
@@ -400,7 +426,7 @@ def waits_without_key_and_rotation(ctx):
     assert app_with(s, tok, "plain")[0] == 201
     assert put(s, tok, "NEEDED", "needed-value-9", app="needs")[0] == 201
     rid = new_run(s, tok, "needs")
-    s.stop()
+    assert s.stop() == 0
     s2 = Server(env=dict(TTL, MINITOWER_SECRETS_KEY_FILE=None), db_path=db).start()
     try:
         st, _, b = put(s2, tok, "NEEDED", "x-value-1", app="needs")
@@ -416,7 +442,7 @@ def waits_without_key_and_rotation(ctx):
         assert run["status"] == "queued", run
         assert run.get("waiting_reason") == "secrets are not configured", run
     finally:
-        s2.stop()
+        assert s2.stop() == 0
     k2 = key_file(d, "k2")
     bad = subprocess.run([os.path.join(BIN, "minitowerd"), "secrets", "rotate-key", "--old", k2,
                           "--new", k1, "--db", db], capture_output=True, text=True)
@@ -439,8 +465,9 @@ def waits_without_key_and_rotation(ctx):
         st, _, b = fetch(s4, rtok, rid, lb["lease_token"])
         assert st == 200 and values(b) == {"NEEDED": "needed-value-9"}, (st, b)
     finally:
-        s4.stop()
+        rc = s4.stop()
         shutil.rmtree(d, ignore_errors=True)
+    assert rc == 0, rc
 
 
 @t.test
@@ -471,6 +498,7 @@ def rotate_online_with_sighup(ctx):
         assert st == 200 and lb["run_id"] == rid, (st, lb)
         st, _, b = fetch(s, rtok, rid, lb["lease_token"])
         assert st == 200 and values(b) == {"HUP_SECRET": "after-rotation"}, (st, b)
+        assert s.stop() == 0
     finally:
         s.stop()
         shutil.rmtree(s.tmp, ignore_errors=True)
@@ -483,9 +511,12 @@ def main():
     try:
         t.run(ctx)
     finally:
-        s.stop()
+        rc = s.stop()
         shutil.rmtree(s.tmp, ignore_errors=True)
         shutil.rmtree(s.keydir, ignore_errors=True)
+        if rc not in (0, None):
+            print("not ok - minitowerd exited with status %s" % rc)
+            sys.exit(1)
 
 
 if __name__ == "__main__":
