@@ -198,6 +198,25 @@ def fenced_delivery(ctx):
 
 
 @t.test
+def stale_lease_token(ctx):
+    """The token of an expired attempt is refused once the run was leased again."""
+    s, tok = ctx["s"], ctx["tok"]
+    rtok = ctx["scope_runner"]
+    rid = new_run(s, tok, "scoped", {"max_retries": 1})
+    st, lb = lease(s, rtok)
+    assert st == 200 and lb["run_id"] == rid, (st, lb)
+    old = lb["lease_token"]
+    wait_for(lambda: s.req("GET", "/api/v1/runs/%d" % rid, token=tok)[2]["status"] == "queued",
+             30, "the lease of run %d to expire" % rid)
+    st, lb = lease(s, rtok, wait=10)
+    assert st == 200 and lb["run_id"] == rid and lb["attempt_no"] == 2, (st, lb)
+    assert fetch(s, rtok, rid, old)[0] == 410
+    st, _, b = fetch(s, rtok, rid, lb["lease_token"])
+    assert st == 200 and "FENCED" in values(b), (st, b)
+    finish(s, rtok, rid, lb["lease_token"])
+
+
+@t.test
 def tenant_isolation(ctx):
     s, tok = ctx["s"], ctx["tok"]
     btok = s.signup("teamb")
