@@ -171,7 +171,10 @@ async function main() {
   const port = await freePort()
   ctx.base = `http://127.0.0.1:${port}`
   const regToken = randomBytes(24).toString('hex')
+  const keyFile = join(ctx.tmp, 'secrets.key')
+  writeFileSync(keyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 })
   const serverEnv = {
+    MINITOWER_SECRETS_KEY_FILE: keyFile,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: ctx.tmp,
     MINITOWER_LISTEN_ADDR: `127.0.0.1:${port}`,
@@ -499,6 +502,27 @@ async function scenario() {
     await row.waitFor({ state: 'detached' })
     const r = await fetch(`${ctx.base}/api/v1/me`, { headers: { Authorization: `Bearer ${secret}` } })
     if (r.status !== 401) throw new Error(`the revoked token still answers ${r.status}`)
+  })
+
+  await step('secrets: add one through a password field, never shown again, delete it', async () => {
+    const value = `browser-secret-${randomBytes(6).toString('hex')}`
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Secrets', exact: true }).click()
+    await page.getByRole('heading', { name: 'Secrets' }).waitFor()
+    if ((await page.getByLabel('Value').getAttribute('type')) !== 'password') throw new Error('the value field is not a password field')
+    await page.getByLabel('Name').fill('BROWSER_SECRET')
+    await page.getByLabel('Value').fill(value)
+    await page.getByLabel('Environment (optional)').fill('default')
+    await page.getByRole('button', { name: 'Save secret' }).click()
+    await page.getByTestId('secret-notice').waitFor()
+    const row = page.locator('[data-secret="BROWSER_SECRET"]')
+    await row.waitFor()
+    await expectText(row.locator('[data-col=scope]'), /environment default/)
+    if ((await page.content()).includes(value)) throw new Error('the page shows the secret value')
+    if ((await page.getByLabel('Value').inputValue()) !== '') throw new Error('the value field was not cleared')
+    await shot('12b-secrets')
+    page.once('dialog', (d) => void d.accept())
+    await row.getByRole('button', { name: 'Delete' }).click()
+    await row.waitFor({ state: 'detached' })
   })
 
   await step('runners page lists the runner', async () => {

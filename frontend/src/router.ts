@@ -12,6 +12,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/apps/:slug/run', name: 'run-create', component: () => import('@/pages/RunCreatePage.vue'), props: true, meta: { title: 'New run' } },
   { path: '/runs', name: 'runs', component: () => import('@/pages/RunsPage.vue'), meta: { title: 'Runs' } },
   { path: '/runs/:id', name: 'run', component: () => import('@/pages/RunDetailPage.vue'), props: true, meta: { title: 'Run' } },
+  { path: '/secrets', name: 'secrets', component: () => import('@/pages/SecretsPage.vue'), meta: { title: 'Secrets' } },
   { path: '/tokens', name: 'tokens', component: () => import('@/pages/TokensPage.vue'), meta: { title: 'Tokens' } },
   { path: '/runners', name: 'runners', component: () => import('@/pages/RunnersPage.vue'), meta: { title: 'Runners' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue'), meta: { title: 'Not found' } },

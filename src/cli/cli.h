@@ -289,6 +289,8 @@ int runs_attempts(int argc, char **argv);
 int cmd_runners(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 int cmd_schedules(int argc, char **argv);
+/* `secrets list|set|delete` (cmd_secrets.c, docs/secrets.md). */
+int cmd_secrets(int argc, char **argv);
 
 /* cmd_runs.c helpers shared with `run`: POST body to the app's runs, and
  * print "Run #<n> created (id=<id>, status=<s>)". */

@@ -41,6 +41,7 @@ static const struct {
 	{ "runs", cmd_runs },
 	{ "tokens", cmd_tokens },
 	{ "runners", cmd_runners },
+	{ "secrets", cmd_secrets },
 	{ "deploy", cmd_deploy },
 	{ "schedules", cmd_schedules },
 };

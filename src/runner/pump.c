@@ -40,7 +40,7 @@ feed(struct stream *s)
 
 		if (n > room / 2)
 			n = room / 2;
-		linesplit_feed(&s->split, s->buf + s->off, n);
+		mask_stream_feed(&s->mask, s->buf + s->off, n);
 		s->off += n;
 		room = logship_room(s->ls);
 	}
@@ -55,8 +55,11 @@ finish_stream(struct stream *s)
 	if (!s->eof) {
 		s->ts = now_ms();
 		if (s->off < s->len)	/* given up with data pending: keep it */
-			linesplit_feed(&s->split, s->buf + s->off, s->len - s->off);
+			mask_stream_feed(&s->mask, s->buf + s->off, s->len - s->off);
 		s->off = s->len = 0;
+		mask_stream_finish(&s->mask);
+		mask_stream_free(&s->mask);
+		explicit_bzero(s->buf, sizeof(s->buf));	/* raw output: may hold a secret */
 		linesplit_finish(&s->split);
 		s->eof = true;
 	}

@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "run.h"
+#include "secrets.h"
 #include "util.h"
 
 #define NO_EXIT_CODE	INT_MIN
@@ -454,13 +455,44 @@ emit_out(void *arg, const char *line, size_t len)
 }
 
 static void
-stream_init(struct stream *s, int fd, enum logship_stream which, struct logship *ls)
+split_feed(void *arg, const char *p, size_t n)
+{
+	struct stream *s = arg;
+
+	linesplit_feed(&s->split, p, n);
+}
+
+static void
+stream_init(struct stream *s, int fd, enum logship_stream which, struct logship *ls,
+    const struct mask *m)
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
 	s->which = which;
 	s->ls = ls;
 	linesplit_init(&s->split, emit_out, s);
+	mask_stream_init(&s->mask, m, split_feed, s);
+}
+
+/* The run's secrets (docs/secrets.md); 0, or -1 with the outcome set. */
+static int
+fetch_secrets(struct run *r, struct run_secrets **sec)
+{
+	struct err err;
+
+	err_clear(&err);
+	if (secrets_fetch(r->slot->http, &r->rs, sec, &err) == 0)
+		return 0;
+	if (err.code == ERR_GONE) {
+		log_warn("stale lease on secrets", NULL);
+		runstate_mark_stale(&r->rs);
+		r->out = OUT_NONE;
+		return -1;
+	}
+	log_error("secrets fetch failed", "error=%s", err.msg);
+	logship_runner_line(r->ls, "run failed: the run's secrets could not be fetched");
+	set_result(r, "failed", NO_EXIT_CODE, "secrets could not be fetched");
+	return -1;
 }
 
 /* The failure line, log and result of a finished job (§5.9). */
@@ -547,6 +579,9 @@ launch(struct run *r)
 	struct agent *ag = r->ag;
 	struct job j;
 	struct jobenv e;
+	struct run_secrets *sec = NULL;
+	struct mask *mask = mask_new();
+	int rc;
 	char *clean = jobenv_path_clean(r->li->entrypoint);
 	char *script = xasprintf("%s/%s", r->w.ws, clean[0] == '/' ? clean + 1 : clean);
 	char *py = xasprintf("%s/bin/python", r->vr.venv);
@@ -555,7 +590,12 @@ launch(struct run *r)
 
 	base_env(r, &e, r->python ? r->vr.venv : NULL, true);
 	memset(&j, 0, sizeof(j));
-	if (start_job(r, &j, r->python ? py_argv : sh_argv, (const char *const *)e.vars) != 0)
+	if (fetch_secrets(r, &sec) != 0)
+		goto out;
+	secrets_export(sec, &e, mask);
+	rc = start_job(r, &j, r->python ? py_argv : sh_argv, (const char *const *)e.vars);
+	secrets_spawned(sec, &e);
+	if (rc != 0)
 		goto out;
 	atomic_store(&r->slot->job_pgid, (int)j.jp.p.pid);
 	identity_job_save(&ag->id, r->slot->idx, j.jp.p.pid, r->li->run_id, r->li->lease_token,
@@ -567,8 +607,8 @@ launch(struct run *r)
 	j.w = &r->w;
 	j.logged_term = r->logged_term;
 	j.timeout_at = mono_ms() + r->li->timeout_s * 1000;
-	stream_init(&j.out, j.jp.p.out_fd, LOG_STDOUT, r->ls);
-	stream_init(&j.err, j.jp.p.err_fd, LOG_STDERR, r->ls);
+	stream_init(&j.out, j.jp.p.out_fd, LOG_STDOUT, r->ls, mask);
+	stream_init(&j.err, j.jp.p.err_fd, LOG_STDERR, r->ls, mask);
 	j.jp.p.out_fd = j.jp.p.err_fd = -1;	/* owned by the streams now */
 	pump_run(&j);
 	jail_finish(&j.jp);
@@ -580,6 +620,7 @@ launch(struct run *r)
 	    j.timed_out || !limit_outcome(r, &j))
 		job_outcome(r, &j);
 out:
+	mask_free(mask);
 	jobenv_free(&e);
 	free(clean);
 	free(script);

@@ -20,6 +20,7 @@
 #include "jail.h"
 #include "linesplit.h"
 #include "logship.h"
+#include "mask.h"
 #include "client.h"
 #include "runstate.h"
 #include "sandbox.h"
@@ -98,6 +99,7 @@ struct stream {
 	bool			 eof;
 	enum logship_stream	 which;
 	struct linesplit	 split;
+	struct mask_stream	 mask;		/* secrets out, in front of split */
 	struct logship		*ls;
 	int64_t			 ts;		/* wall ms of the current read */
 	char			 buf[65536];

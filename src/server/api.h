@@ -54,6 +54,17 @@ void api_schedule_towerfile_sync(int64_t team_id, int64_t app_id, const char *cr
 api_handler api_runner_register, api_lease, api_start, api_heartbeat, api_logs_post,
     api_result, api_artifact, api_release;
 
+/* api_secrets.c (secrets; the fenced delivery to runners) */
+api_handler api_secret_put, api_secret_list, api_secret_delete, api_run_secrets;
+struct run;
+/* Adds "waiting_reason" to the RunObject o of a queued run r that waits for
+ * the secrets key (additive field; nothing otherwise). */
+void api_secrets_run_note(const struct run *r, json_t *o);
+/* 0 when no secret an app's runs can get is named like a parameter of
+ * schema (params_schema JSON), else -1 with ERR_CONFLICT naming both. */
+int api_secrets_upload_clash(int64_t team_id, int64_t app_id, const json_t *schema,
+    struct err *err);
+
 /* Decoding helper: the request body as JSON ({} for an empty body when
  * empty_ok). Returns NULL (and answers 400 msg) when it does not decode. */
 json_t *api_body(struct req *rq, struct resp *rs, bool empty_ok, const char *msg);

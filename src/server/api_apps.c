@@ -254,6 +254,17 @@ fill_version(struct version *v, struct req *rq, const struct towerfile *tf,
 	v->resources_json = compact_take(towerfile_resources_json(tf));
 }
 
+/* A parameter named like a secret of the app (docs/secrets.md). */
+static int
+secrets_clash(struct req *rq, const struct towerfile *tf, struct err *err)
+{
+	json_t *schema = towerfile_params_schema(tf);
+	int rc = api_secrets_upload_clash(rq->team.team_id, rq->upload_app_id, schema, err);
+
+	json_decref(schema);
+	return rc;
+}
+
 void
 api_version_upload(struct req *rq, struct resp *rs)
 {
@@ -284,8 +295,11 @@ api_version_upload(struct req *rq, struct resp *rs)
 		resp_err(rs, &err);
 		goto out;
 	}
-	if (check_towerfile(&info, &tf, &err) == -1) {
-		resp_err(rs, &err);
+	if (check_towerfile(&info, &tf, &err) == -1 || secrets_clash(rq, tf, &err) == -1) {
+		if (err.code == ERR_INTERNAL)
+			fail(rs, &err, "check secrets");
+		else
+			resp_err(rs, &err);
 		goto out;
 	}
 	if (store_blob(rq, &key) == -1) {

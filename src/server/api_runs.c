@@ -575,6 +575,7 @@ api_run_get(struct req *rq, struct resp *rs)
 {
 	struct run r;
 	struct err err;
+	json_t *o;
 	int64_t id;
 
 	if (api_run_id(rq, rs, &id) == -1)
@@ -583,7 +584,9 @@ api_run_get(struct req *rq, struct resp *rs)
 		runs_fail(rs, &err, "get run");
 		return;
 	}
-	runs_answer(rs, 200, encode_run(&r));
+	o = encode_run(&r);
+	api_secrets_run_note(&r, o);
+	runs_answer(rs, 200, o);
 	store_run_clear(&r);
 }
 

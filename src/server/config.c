@@ -232,6 +232,7 @@ config_load(struct config *cfg, struct err *err)
 		return -1;
 	cfg->registration_token = env("MINITOWER_RUNNER_REGISTRATION_TOKEN");
 	env_str("MINITOWER_METRICS_TOKEN", "", &cfg->metrics_token);
+	cfg->secrets_key_file = env("MINITOWER_SECRETS_KEY_FILE");	/* secrets.c reads it */
 	parse_cors(cfg);
 	if (parse_ui(cfg, err) == -1 ||
 	    env_bool("MINITOWER_ACCESS_LOG", true, &cfg->access_log, err) == -1 ||
@@ -260,5 +261,6 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->ncors; i++)
 		free(cfg->cors_origins[i]);
 	free(cfg->ui_dir);
+	free(cfg->secrets_key_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

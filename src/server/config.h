@@ -25,6 +25,7 @@ struct config {
 	char	*cors_origins[CONFIG_MAX_ORIGINS];
 	int	 ncors;
 	char	*ui_dir;		/* NULL when unset */
+	char	*secrets_key_file;	/* NULL when unset: secrets not configured */
 	bool	 access_log;
 	int64_t	 lease_ttl_ms;
 	int64_t	 expiry_interval_ms;	/* <= 0: reaper disabled */

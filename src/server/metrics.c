@@ -16,7 +16,7 @@ static struct prom_family *http_requests, *http_duration, *http_req_size,
     *http_resp_size, *runs_created, *runs_completed, *runs_retried,
     *runs_leased, *runners_registered, *queue_wait, *execution, *total,
     *peak_memory, *cpu_seconds, *db_unavailable, *slow_clients, *schedule_fires,
-    *schedule_lag;
+    *schedule_lag, *secrets_delivered;
 
 /* Every value the `path` label may take (observability.md §1.2). */
 static const char *const path_labels[] = {
@@ -32,7 +32,8 @@ static const char *const path_labels[] = {
 	"/api/v1/runs/{run}/attempts",
 	"/api/v1/runs/{run}/start", "/api/v1/runs/{run}/heartbeat",
 	"/api/v1/runs/{run}/result", "/api/v1/runs/{run}/artifact",
-	"/api/v1/runs/{run}/release",
+	"/api/v1/runs/{run}/release", "/api/v1/runs/{run}/secrets",
+	"/api/v1/secrets", "/api/v1/secrets/{name}",
 	"/api/v1/runners/register", "/api/v1/admin/runners",
 	"/api/v1/apps/{app}/schedules", "/api/v1/schedules/preview",
 	"/api/v1/schedules/{id}", "/api/v1/schedules/{id}/pause",
@@ -148,6 +149,9 @@ metrics_init(void)
 	schedule_lag = histogram("minitower_schedule_fire_lag_seconds",
 	    "Time from a schedule's fire time to the commit of its run, by team and app.",
 	    l_app_team, 2, lag_seconds, NELEM(lag_seconds));
+	secrets_delivered = counter("minitower_secrets_delivered_total",
+	    "Secret values delivered to runs (GET /runs/{run}/secrets), by "
+	    "team and app.", l_app_team, 2);
 }
 
 void
@@ -157,7 +161,7 @@ metrics_free(void)
 	    &http_req_size, &http_resp_size, &runs_created, &runs_completed,
 	    &runs_retried, &runs_leased, &runners_registered, &db_unavailable, &queue_wait,
 	    &execution, &total, &peak_memory, &cpu_seconds, &slow_clients, &schedule_fires,
-	    &schedule_lag };
+	    &schedule_lag, &secrets_delivered };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++) {
@@ -281,6 +285,15 @@ metrics_runner_registered(const char *environment)
 }
 
 void
+metrics_secrets_delivered(const char *team, const char *app, int64_t n)
+{
+	const char *v[] = { app, team };
+
+	if (n > 0)
+		prom_counter_add(prom_series_get(secrets_delivered, v), (uint64_t)n);
+}
+
+void
 metrics_slow_client_closed(const char *reason)
 {
 	const char *v[] = { reason };
@@ -366,7 +379,7 @@ metrics_render(struct buf *out, const struct metrics_gauges *g)
 	    http_req_size, http_resp_size, runs_created, runs_completed,
 	    runs_retried, runs_leased, runners_registered, queue_wait,
 	    execution, total, peak_memory, cpu_seconds, db_unavailable, slow_clients,
-	    schedule_fires, schedule_lag };
+	    schedule_fires, schedule_lag, secrets_delivered };
 	size_t i;
 
 	for (i = 0; i < NELEM(all); i++)

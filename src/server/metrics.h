@@ -86,6 +86,9 @@ void metrics_runner_registered(const char *environment);
  * "header_deadline" or "body_rate". */
 void metrics_slow_client_closed(const char *reason);
 
+/* n secret values were delivered to a run of team/app (slugs):
+ * minitower_secrets_delivered_total{team,app} +n. */
+void metrics_secrets_delivered(const char *team, const char *app, int64_t n);
 /* Seconds from from_ms to to_ms (Unix milliseconds), or -1 when either is
  * negative (pass -1 for a NULL timestamp) or the span would be negative, so
  * that the result can go straight into metrics_run_completed(). */

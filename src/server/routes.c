@@ -62,6 +62,7 @@ static const struct route exact[] = {
 	    { M("POST", A_NONE, api_runner_register) } },
 	{ "/api/v1/schedules/preview", AUTH_FIRST, A_TEAM, "GET",
 	    { M("GET", A_TEAM, api_schedule_preview) } },
+	{ "/api/v1/secrets", AUTH_FIRST, A_TEAM, "GET", { M("GET", A_TEAM, api_secret_list) } },
 #ifdef MT_FAULTS
 	/* test builds only (docs/reliability.md) */
 	{ "/__faults", METHOD_FIRST, A_NONE, "POST", { M("POST", A_NONE, api_faults) } },
@@ -72,7 +73,7 @@ enum {	/* indexes into subtree[] */
 	R_TOKEN, R_APP, R_VERSIONS, R_APP_RUNS, R_APP_STATS, R_RUN, R_CANCEL, R_LOGS, R_STREAM,
 	R_ATTEMPTS, R_START, R_HEARTBEAT, R_RESULT, R_ARTIFACT, R_RELEASE, R_UI,
 	R_APP_SCHEDULES, R_SCHEDULE, R_SCHED_PAUSE, R_SCHED_RESUME, R_SCHED_TRIGGER, R_SCHED_FIRES,
-	R_NSUB
+	R_SECRET, R_RUN_SECRETS, R_NSUB
 };
 static const struct route subtree[R_NSUB] = {
 	[R_TOKEN] = { "/api/v1/tokens/{id}", AUTH_FIRST, A_TEAM, "DELETE",
@@ -117,6 +118,10 @@ static const struct route subtree[R_NSUB] = {
 	    { M("POST", A_TEAM, api_schedule_trigger) } },
 	[R_SCHED_FIRES] = { "/api/v1/schedules/{id}/fires", SHAPE_FIRST, A_TEAM, "GET",
 	    { M("GET", A_TEAM, api_schedule_fires) } },
+	[R_SECRET] = { "/api/v1/secrets/{name}", AUTH_FIRST, A_TEAM, "PUT, DELETE",
+	    { M("PUT", A_ADMIN, api_secret_put), M("DELETE", A_ADMIN, api_secret_delete) } },
+	[R_RUN_SECRETS] = { "/api/v1/runs/{run}/secrets", SHAPE_FIRST, A_LEASE, "GET",
+	    { M("GET", A_LEASE, api_run_secrets) } },
 };
 
 void
@@ -194,6 +199,7 @@ match_runs(struct req *rq, const char *rest)
 		{ "cancel", R_CANCEL }, { "logs", R_LOGS }, { "attempts", R_ATTEMPTS },
 		{ "start", R_START }, { "heartbeat", R_HEARTBEAT }, { "result", R_RESULT },
 		{ "artifact", R_ARTIFACT }, { "release", R_RELEASE },
+		{ "secrets", R_RUN_SECRETS },
 	};
 	char seg[4][512];
 	bool trailing;
@@ -255,6 +261,19 @@ match_tokens(struct req *rq, const char *rest)
 		set_route(rq, R_TOKEN, "", "?");	/* 404 after authentication */
 }
 
+static void
+match_secrets(struct req *rq, const char *rest)
+{
+	char seg[4][512];
+	bool trailing;
+	int n = split(rest, seg, &trailing);
+
+	if (n == 1 && seg[0][0] != '\0')
+		set_route(rq, R_SECRET, seg[0], NULL);
+	else
+		set_route(rq, R_SECRET, "", "?");	/* 404 after authentication */
+}
+
 void
 routes_match(struct req *rq)
 {
@@ -278,6 +297,8 @@ routes_match(struct req *rq)
 		match_tokens(rq, p + 15);
 	else if (strncmp(p, "/api/v1/schedules/", 18) == 0)
 		match_schedules(rq, p + 18);
+	else if (strncmp(p, "/api/v1/secrets/", 16) == 0)
+		match_secrets(rq, p + 16);
 	else if (strncmp(p, "/api/", 5) != 0 && strcmp(p, "/api") != 0 &&
 	    (cfg->ui_dir != NULL || strcmp(p, "/") == 0))
 		rq->route = &subtree[R_UI];

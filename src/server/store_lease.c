@@ -16,6 +16,7 @@
 #include "db.h"
 #include "store.h"
 #include "store_run.h"
+#include "store_secret.h"
 #include "util.h"
 
 /* ---- attempts: the lease check and the runner calls ---- */
@@ -100,6 +101,13 @@ lease_check(struct conn *c, int64_t run_id, int64_t runner_id, const char *hash,
 	if (rc == 0 || !is_active(a->status))
 		return err_set(err, ERR_GONE, "invalid or expired lease");
 	return 0;
+}
+
+int
+store_lease_check(struct conn *c, int64_t run_id, int64_t runner_id, const char *hash,
+    struct attempt *a, struct err *err)
+{
+	return lease_check(c, run_id, runner_id, hash, a, err);
 }
 
 int
@@ -400,7 +408,8 @@ fill_lease(struct conn *c, int64_t attempt_id, struct lease *l, struct err *err)
 
 static const char pick_sql[] = "SELECT r.id FROM runs r INDEXED BY runs_lease_order_idx "
     "JOIN environments e ON e.id=r.environment_id WHERE r.status='queued' AND "
-    "r.cancel_requested=0 AND e.name=? ORDER BY r.priority DESC, r.queued_at, r.id LIMIT 1";
+    "r.cancel_requested=0 AND e.name=?" STORE_SECRETS_LEASABLE
+    " ORDER BY r.priority DESC, r.queued_at, r.id LIMIT 1";
 
 /* The runner's slots, its active attempts and its oldest never-started
  * one (0: none), read in the lease transaction. */
@@ -457,7 +466,7 @@ static int
 grant(struct conn *c, int64_t runner_id, const char *env, const char *lease_hash, int64_t now,
     int64_t expires_at, struct lease *out, struct err *err)
 {
-	sqlite3_stmt *st = db_prep(c, pick_sql, "s", env);
+	sqlite3_stmt *st = db_prep(c, pick_sql, "si", env, store_secrets_keyless());
 	int64_t run_id, attempt_no;
 	int rc = one_row(c, st, err);
 
@@ -544,7 +553,7 @@ bool
 store_queued_exists(const char *env)
 {
 	struct conn *c = db_reader();
-	sqlite3_stmt *st = db_prep(c, pick_sql, "s", env);
+	sqlite3_stmt *st = db_prep(c, pick_sql, "si", env, store_secrets_keyless());
 	struct err err;
 	int rc = one_row(c, st, &err);
 

@@ -87,4 +87,10 @@ struct attempt;
  * ERR_GONE "attempt not active" when there is no such attempt. */
 int store_attempt_by_id(struct conn *c, int64_t id, struct attempt *a, struct err *err);
 
+/* The lease check of the runner calls (store_lease.c), for the other
+ * lease-bound reads (store_secret.c): the attempt of (run, runner, lease
+ * hash) while active into *a, else ERR_GONE "invalid or expired lease". */
+int store_lease_check(struct conn *c, int64_t run_id, int64_t runner_id, const char *hash,
+    struct attempt *a, struct err *err);
+
 #endif

@@ -38,6 +38,7 @@ TEMPLATES = {
     "/api/v1/runs/{run}/logs/stream", "/api/v1/runs/{run}/attempts", "/api/v1/runs/{run}/start",
     "/api/v1/runs/{run}/heartbeat", "/api/v1/runs/{run}/result", "/api/v1/runs/{run}/artifact",
     "/api/v1/runs/{run}/release", "/api/v1/runners/register", "/api/v1/admin/runners", "/ui", "other",
+    "/api/v1/runs/{run}/secrets", "/api/v1/secrets", "/api/v1/secrets/{name}",
 }
 ACCESS_KEYS = ["method", "path", "status", "duration_ms", "bytes", "request_id"]
 ERR = ["error"]
@@ -63,6 +64,12 @@ SERVER_MSGS = {
     "run requeued": ["run_id", "attempt_no", "team", "app", "reason"],
     "run finished": ["run_id", "attempt_no", "team", "app", "status", "reason"],
     "slow client closed": ["reason", "client_addr", "elapsed_ms", "bytes"],   # docs/http.md
+    # secrets (docs/secrets.md)
+    "secrets are not configured": [], "secrets key error": ERR, "secrets key reload failed": ERR,
+    "secrets key reloaded": [],
+    "secret written": ["team", "name", "app", "environment", "version"],
+    "secret deleted": ["team", "name", "app", "environment"],
+    "secrets delivered": ["run_id", "attempt_no", "team", "app", "runner", "names"],
 }
 RUNNER_MSGS = {
     "config error": ERR, "runner error": ERR,
@@ -99,9 +106,11 @@ RUNNER_MSGS = {
     "stale workspace removed": ["path", "run_id"],
     "stale workspace not removed": ["path", "run_id", "error"],
     "stale workspaces swept": ["count"],
+    # secrets (docs/secrets.md)
+    "secrets received": ["names"], "secrets fetch failed": ERR, "stale lease on secrets": [],
 }
 INT_ATTRS = {"run_id", "attempt_no", "run_no", "count", "bytes", "attempt", "exit_code", "timeout",
-             "first", "last"}
+             "first", "last", "version"}
 TIME_RE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{0,8}[1-9]))?'
                      r'(Z|[+-]\d{2}:\d{2})$')
 

@@ -24,6 +24,11 @@ export type Sandbox = Schemas['Sandbox']
 export type Resources = Schemas['Resources']
 export type AttemptReason = Schemas['AttemptReason']
 export type Token = Schemas['Token']
+export type Secret = Schemas['Secret']
+export type SecretPutRequest = Schemas['SecretPutRequest']
+export type SecretPutResponse = Schemas['SecretPutResponse']
+/** The scope of a secret: absent fields mean every app / every environment. */
+export type SecretScope = { app?: string; environment?: string }
 export type Me = Json<'getMe', 200>
 export type Role = Schemas['Role']
 export type AuthOptions = Json<'getAuthOptions', 200>
@@ -225,6 +230,14 @@ export function createApiClient(opts: ClientOptions) {
     createToken: (body: { name?: string; role?: Role }) =>
       request<TokenCreateResponse>('POST', '/api/v1/tokens', { body }),
     revokeToken: (id: number) => request<void>('DELETE', `/api/v1/tokens/${id}`),
+
+    listSecrets: (app?: string, signal?: AbortSignal) =>
+      request<Json<'listSecrets', 200>>('GET', '/api/v1/secrets', { query: { app }, signal }).then((r) => r.secrets),
+    /** Creates or replaces a secret (write-only: the value is never read back). */
+    putSecret: (name: string, body: SecretPutRequest) =>
+      request<SecretPutResponse>('PUT', `/api/v1/secrets/${seg(name)}`, { body }),
+    deleteSecret: (name: string, scope: SecretScope = {}) =>
+      request<void>('DELETE', `/api/v1/secrets/${seg(name)}`, { query: { ...scope } }),
 
     listApps: (signal?: AbortSignal) =>
       request<Json<'listApps', 200>>('GET', '/api/v1/apps', { signal }).then((r) => r.apps),

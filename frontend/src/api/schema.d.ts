@@ -813,6 +813,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's secrets by name, app, environment (any role). Never a value or anything derived from one. */
+        get: operations["listSecrets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `^[A-Z_][A-Z0-9_]{0,127}$`, not `MINITOWER_*`, `LD_*`, `PYTHON*` or another variable the job environment owns. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Create or replace the secret of (name, app, environment) (admin). Write-only. */
+        put: operations["putSecret"];
+        post?: never;
+        /** Delete the secret of (name, app, environment) (admin). */
+        delete: operations["deleteSecret"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run}/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The global run id (base-10, optional sign; `0` or a non-integer gives `400 invalid_request "invalid run ID"`). */
+                run: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        /** The secrets of the leased run, one per name after precedence (app+environment > app > environment > team). Only the current attempt, while leased or running. */
+        get: operations["getRunSecrets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -1141,6 +1199,8 @@ export interface components {
              */
             schedule_id?: number;
             scheduled_for?: components["schemas"]["Timestamp"];
+            /** @description A queued run that is not leased for now, and why: "secrets are not configured". */
+            waiting_reason?: string;
         };
         /** @enum {string} */
         OverlapPolicy: "skip" | "allow" | "queue_one" | "cancel_previous";
@@ -1274,6 +1334,44 @@ export interface components {
                 /** Format: date-time */
                 start: string;
             })[];
+        };
+        SecretPutRequest: {
+            /** @description Any valid UTF-8 without NUL, at most 65536 bytes. */
+            value: string;
+            /** @description Only runs of this app get it. */
+            app?: string;
+            /** @description Only runs leased in this runner environment get it. */
+            environment?: string;
+        };
+        SecretPutResponse: {
+            name: string;
+            app?: string;
+            environment?: string;
+            /** Format: int64 */
+            version: number;
+            /** @description Present for values shorter than 4 bytes, which are not masked in logs. */
+            warning?: string;
+        };
+        Secret: {
+            name: string;
+            app?: string;
+            environment?: string;
+            /** Format: int64 */
+            version: number;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            /** @description Name of the token that wrote it last. */
+            updated_by?: string;
+            last_used_at?: components["schemas"]["Timestamp"];
+        };
+        SecretList: {
+            secrets: components["schemas"]["Secret"][];
+        };
+        RunSecrets: {
+            secrets: {
+                name: string;
+                value: string;
+            }[];
         };
         RunSummary: {
             total_runs: number;
@@ -3481,6 +3579,180 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["LeaseGone"];
+        };
+    };
+    listSecrets: {
+        parameters: {
+            query?: {
+                /** @description Only the secrets a run of this app can get (its own and the team-wide ones). */
+                app?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secrets. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["AppNotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    putSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `^[A-Z_][A-Z0-9_]{0,127}$`, not `MINITOWER_*`, `LD_*`, `PYTHON*` or another variable the job environment owns. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretPutRequest"];
+            };
+        };
+        responses: {
+            /** @description Replaced (version + 1). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretPutResponse"];
+                };
+            };
+            /** @description Created (version 1). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretPutResponse"];
+                };
+            };
+            /** @description `invalid_request`: bad or reserved name, missing value, value over 65536 bytes or with a NUL character, empty app or environment. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminRequired"];
+            404: components["responses"]["AppNotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            /** @description `conflict "secret NAME clashes with parameter NAME of app A (version N)"`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable "secrets are not configured"` (no `MINITOWER_SECRETS_KEY_FILE`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSecret: {
+        parameters: {
+            query?: {
+                app?: string;
+                environment?: string;
+            };
+            header?: never;
+            path: {
+                /** @description `^[A-Z_][A-Z0-9_]{0,127}$`, not `MINITOWER_*`, `LD_*`, `PYTHON*` or another variable the job environment owns. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (empty body). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request`: bad name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminRequired"];
+            /** @description `not_found "secret not found"` or `"app not found"`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    getRunSecrets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The global run id (base-10, optional sign; `0` or a non-integer gives `400 invalid_request "invalid run ID"`). */
+                run: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The values. Sent with `Cache-Control no-store`; the access is logged (`secrets delivered`, names only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunSecrets"];
+                };
+            };
+            400: components["responses"]["LeaseBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["LeaseGone"];
+            /** @description `unavailable "secrets are not configured"` (the key was removed while the run was leased). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getUiIndex: {

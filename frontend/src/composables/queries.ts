@@ -62,6 +62,11 @@ export function useScheduleFires(id: Ref<number | null>) {
     (s) => api.scheduleFires(id.value!, { limit: 20 }, s), { refetchMs: LIST_MS })
 }
 
+/** The team's secrets (names and scopes only); with `app`, those its runs get. */
+export function useSecrets(app: Ref<string | null>) {
+  return useQuery(() => `secrets:list:${app.value ?? ''}`, (s) => api.listSecrets(app.value ?? undefined, s))
+}
+
 export function useTokens(enabled: Ref<boolean>) {
   return useQuery(() => (enabled.value ? 'tokens:list' : null), (s) => api.listTokens(s))
 }
