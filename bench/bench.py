@@ -216,6 +216,7 @@ class MiniTower:
         if slots:
             env["MINITOWER_RUNNER_SLOTS"] = str(slots)
         env.update(extra)
+        env = {k: v for k, v in env.items() if v != ""}
         log = os.path.join(self.dir, "runner-%s.log" % name)
         p = self.P.spawn([self.P.bin + "/minitower-runner"], log, env=env)
         wait_for(lambda: grep(log, '"runner started"'), "runner %s start" % name, proc=p)
@@ -408,15 +409,41 @@ def cancel_once(c, app):
     return (rl.rfc3339_ns(term[0]["logged_at"]) / 1e9 - t0) * 1000.0
 
 
+def variants(spec):
+    """"name:VAR=VAL;VAR=VAL,name2:" -> [(name, {VAR: VAL})]; VAL "" unsets VAR."""
+    out = []
+    for part in [x for x in spec.split(",") if x]:
+        name, _, kv = part.partition(":")
+        out.append((name, dict(x.split("=", 1) for x in kv.split(";") if x)))
+    return out or [("", {})]
+
+
 def phase_latency(P, args, res):
+    vs = variants(args.variants)
     for rep in range(args.repeats):
         mt = MiniTower(P, "latency-r%d" % rep)
         try:
             mt.deploy("hello-sh", "job.sh", 'echo "Hello, MiniTower!"')
             mt.deploy("hello-py", "main.py", 'print("Hello, MiniTower!")')
             mt.deploy("sleeper", "job.sh", CANCEL_JOB)
-            r = mt.runner("lat")
-            c = rl.Client(mt.url, mt.team)
+            for i, (vname, venv) in enumerate(vs if rep % 2 == 0 else vs[::-1]):
+                r = mt.runner("lat-%s" % (vname or "default"), **venv)
+                try:
+                    latency_once(mt, r, args, res, rep, vname, first=i == 0)
+                finally:
+                    P.stop(r, signal.SIGINT)
+                    mt.runners.remove(r)
+            res.setdefault("py_bare", []).append(bare_python(args.lat_n))
+        finally:
+            mt.close()
+
+
+def latency_once(mt, r, args, res, rep, vname, first):
+    """Shell and Python runs, one after the other, through runner r; cancels too
+    for the first variant of a repeat."""
+    c = rl.Client(mt.url, mt.team)
+    if True:
+        if True:
             for app in ("hello-sh", "hello-py"):
                 for _ in range(5):
                     rl.one_run(c, app, 0.001)
@@ -437,16 +464,15 @@ def phase_latency(P, args, res):
                         st["job"].append(rl.ms(e["run completed"] - e["artifact unpacked"]))
                     if "run completed" in e:
                         st["tail"].append(rl.ms(t1 - e["run completed"]))
-                res.setdefault(("lat", app), []).append(
+                res.setdefault(("lat", app, vname), []).append(
                     {k: (pct(v, 50), pct(v, 99)) for k, v in st.items() if v})
-                say("  latency rep %d %s: e2e p50 %.2f ms p99 %.2f ms" %
-                    (rep + 1, app, pct(st["e2e"], 50), pct(st["e2e"], 99)))
-            cl = [cancel_once(c, "sleeper") for _ in range(args.cancel_n)]
-            res.setdefault(("lat", "cancel"), []).append({"cancel": (pct(cl, 50), pct(cl, 99))})
-            say("  latency rep %d cancel -> SIGTERM p50 %.2f ms p99 %.2f ms" % (rep + 1, pct(cl, 50), pct(cl, 99)))
-            res.setdefault("py_bare", []).append(bare_python(args.lat_n))
-        finally:
-            mt.close()
+                say("  latency rep %d %s %s: e2e p50 %.2f ms p99 %.2f ms" %
+                    (rep + 1, vname, app, pct(st["e2e"], 50), pct(st["e2e"], 99)))
+            if first:
+                cl = [cancel_once(c, "sleeper") for _ in range(args.cancel_n)]
+                res.setdefault(("lat", "cancel"), []).append({"cancel": (pct(cl, 50), pct(cl, 99))})
+                say("  latency rep %d cancel -> SIGTERM p50 %.2f ms p99 %.2f ms" %
+                    (rep + 1, pct(cl, 50), pct(cl, 99)))
 
 
 def bare_python(n):
@@ -575,7 +601,7 @@ def table(res, args, t_start, t_end, load0, load1):
         L.append("Durability: " + "; ".join("%s: %s" % (s, DURABILITY[s]) for s in SYSTEMS) + ".")
         L.append("")
         L.extend(targets(res, args))
-    if ("lat", "hello-sh") in res:
+    if any(isinstance(k, tuple) and k[0] == "lat" for k in res):
         L.append("**One runner** (`full`; runs one after the other; end to end = create sent → `completed` seen, "
                  "polled every 1 ms; steps from the runner's log lines):")
         L.append("")
@@ -584,14 +610,16 @@ def table(res, args, t_start, t_end, load0, load1):
         names = (("e2e", "end to end"), ("disp", "dispatch (create sent → lease received)"),
                  ("prep", "  start, download, unpack"), ("job", "  venv lookup, spawn, job, reap"),
                  ("tail", "  log flush, result, client poll"))
-        for app in ("hello-sh", "hello-py"):
-            v = res.get(("lat", app), [])
-            for k, name in names:
-                xs = [x[k] for x in v if k in x]
-                if xs:
-                    L.append("| %s %s | %s | %s |" % (app, name.strip() if k == "e2e" else "&nbsp;&nbsp;" + name.strip()
-                                                      if name.startswith("  ") else name,
-                                                      mmm([x[0] for x in xs], "%.2f"), mmm([x[1] for x in xs], "%.2f")))
+        for vname, _ in variants(args.variants):
+            for app in ("hello-sh", "hello-py"):
+                v = res.get(("lat", app, vname), [])
+                for k, name in names:
+                    xs = [x[k] for x in v if k in x]
+                    label = "&nbsp;&nbsp;" + name.strip() if name.startswith("  ") else name
+                    if xs:
+                        L.append("| %s%s %s | %s | %s |" % (app, " (%s)" % vname if vname else "", label,
+                                                           mmm([x[0] for x in xs], "%.2f"),
+                                                           mmm([x[1] for x in xs], "%.2f")))
         v = res.get(("lat", "cancel"), [])
         if v:
             L.append("| cancel API call → SIGTERM seen by the job | %s | %s |" % (
@@ -662,6 +690,8 @@ def main():
     ap.add_argument("--slots", action="store_true")
     ap.add_argument("--lat-n", type=int, default=100)
     ap.add_argument("--cancel-n", type=int, default=15)
+    ap.add_argument("--variants", default="",
+                    help='runner A/B in the latency phase: "name:VAR=VAL;VAR=VAL,name2:" (VAL "" unsets)')
     ap.add_argument("--cp-samples", type=int, default=500)
     ap.add_argument("--cp-lifecycles", type=int, default=4000)
     ap.add_argument("--only", default="peers,latency,control")

@@ -32,6 +32,8 @@ struct config {
 	int64_t	 sweep_interval_ms;	/* stale workspaces; 0: at start-up only */
 	bool	 venv_cache;
 	int64_t	 venv_cache_max;
+	bool	 artifact_cache;	/* MINITOWER_ARTIFACT_CACHE (artcache.h) */
+	int64_t	 artifact_cache_max;	/* entries kept */
 	int64_t	 max_expanded;
 	int64_t	 max_entries;
 	char	*job_user;		/* NULL when unset */

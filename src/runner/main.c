@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "artcache.h"
 #include "call.h"
 #include "crypto.h"
 #include "log.h"
@@ -118,7 +119,9 @@ leased(struct agent *ag, struct client_resp *resp, int64_t t_sent)
 
 	err_clear(&err);
 	if (lease_info_parse(&li, buf_str(&resp->body), resp->body.len, &err) == 0 &&
-	    rem < 0) {
+	    artcache_valid_sha(resp->artifact_sha256))
+		li.artifact_sha256 = xstrdup(resp->artifact_sha256);	/* artcache.h */
+	if (err.code == ERR_NONE && rem < 0) {
 		json_t *j = json_loadb(buf_str(&resp->body), resp->body.len, 0, NULL);
 
 		rem = lease_remaining_ms(NULL, json_string_value(json_object_get(j,
