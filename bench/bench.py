@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -182,14 +183,20 @@ class MiniTower:
                    MINITOWER_DB_PATH=self.dir + "/mt.db", MINITOWER_OBJECTS_DIR=self.dir + "/objects",
                    MINITOWER_RUNNER_REGISTRATION_TOKEN="bench-reg", MINITOWER_ACCESS_LOG="false",
                    MINITOWER_DB_SYNCHRONOUS=sync, MINITOWER_SIGNUPS_PER_MINUTE="0")
-        self.srv = P.spawn([P.bin + "/minitowerd"], self.dir + "/server.log", env=env)
-        m = wait_for(lambda: grep(self.srv.log, r'"minitower listening","addr":"[^"]*:(\d+)"'),
-                     "minitowerd start", proc=self.srv)
-        self.url = "http://127.0.0.1:" + m.group(1)
+        self.env = env
+        self.start()
         b = json.loads(curl("-XPOST", self.url + "/api/v1/teams/signup",
                             "-d", '{"slug":"bench","name":"Bench","password":"bench-pw"}'))
         self.team = b["token"]
         self.runners = []
+
+    def start(self):
+        """Starts minitowerd on the database of this directory (a new port)."""
+        log = "%s/server-%d.log" % (self.dir, len([f for f in os.listdir(self.dir) if f.startswith("server")]))
+        self.srv = self.P.spawn([self.P.bin + "/minitowerd"], log, env=self.env)
+        m = wait_for(lambda: grep(self.srv.log, r'"minitower listening","addr":"[^"]*:(\d+)"'),
+                     "minitowerd start", proc=self.srv)
+        self.url = "http://127.0.0.1:" + m.group(1)
 
     def deploy(self, app, script, content):
         curl("-XPOST", self.url + "/api/v1/apps", "-H", "Authorization: Bearer " + self.team,
@@ -485,6 +492,188 @@ def bare_python(n):
     return pct(xs, 50)
 
 
+# ---- phase 4: scale and memory ----
+
+def rss_kb(pid, field="VmHWM"):
+    """VmHWM (peak) or VmRSS of pid in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith(field + ":"):
+                return int(ln.split()[1])
+    return -1
+
+
+class Raw:
+    """Plain keep-alive HTTP for the scale phase (runner or team token)."""
+
+    def __init__(self, url):
+        self.c = rl.Client(url, "")
+
+    def req(self, method, path, token, body=None, hdrs=None):
+        h = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+        h.update(hdrs or {})
+        self.c.conn.request(method, path, body=body, headers=h)
+        r = self.c.conn.getresponse()
+        data = r.read()
+        return r.status, data
+
+
+def timed(fn, n):
+    xs = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        xs.append((time.perf_counter() - t) * 1000.0)
+    return xs
+
+
+def seed_runs(db, k):
+    """Adds k queued copies of the newest run (run_no counting on)."""
+    import sqlite3
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(runs)") if r[1] != "id"]
+    sel = ["run_no + n" if c == "run_no" else c for c in cols]
+    con.execute("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) "
+                "INSERT INTO runs (%s) SELECT %s FROM s, (SELECT * FROM runs ORDER BY id DESC LIMIT 1)"
+                % (", ".join(cols), ", ".join(sel)), (k,))
+    con.commit()
+    con.close()
+
+
+def seed_logs(db, attempt_id, k):
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.execute("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) "
+                "INSERT INTO run_logs (run_attempt_id, seq, stream, line, logged_at) "
+                "SELECT ?, n + 1000, 'stdout', 'log line number ' || n || ' of the seeded run', "
+                "CAST(strftime('%s','now') AS INTEGER) * 1000 FROM s", (k, attempt_id))
+    con.commit()
+    con.close()
+
+
+def lease_cycle(raw, rtok):
+    st, data = raw.req("POST", "/api/v1/runs/lease", rtok, "{}")
+    assert st == 200, (st, data)
+    b = json.loads(data)
+    st, data = raw.req("POST", "/api/v1/runs/%d/release" % b["run_id"], rtok, "{}",
+                       {"X-Lease-Token": b["lease_token"]})
+    assert st in (200, 204), (st, data)
+
+
+def phase_scale(P, args, res):
+    for k in args.scale:
+        mt = MiniTower(P, "scale-%d" % k)
+        try:
+            mt.deploy("hello-sh", "job.sh", 'echo "Hello, MiniTower!"')
+            curl("-XPOST", mt.url + "/api/v1/apps/hello-sh/runs", "-H", "Authorization: Bearer " + mt.team, "-d", "{}")
+            rtok = json.loads(curl("-XPOST", mt.url + "/api/v1/runners/register", "-H",
+                                   "Authorization: Bearer bench-reg", "-d", '{"name":"scale"}'))["token"]
+            P.stop(mt.srv)
+            seed_runs(mt.dir + "/mt.db", k - 1)
+            mt.start()
+            raw = Raw(mt.url)
+            lst = timed(lambda: raw.req("GET", "/api/v1/runs?limit=50", mt.team), args.scale_n)
+            lst += timed(lambda: raw.req("GET", "/api/v1/runs?status=queued&limit=50", mt.team), args.scale_n)
+            ls = timed(lambda: lease_cycle(raw, rtok), args.scale_n)
+            res[("scale", k)] = {"list": (pct(lst, 50), pct(lst, 99)), "lease": (pct(ls, 50), pct(ls, 99))}
+            say("  scale %d queued: list p50 %.2f ms, lease+release p50 %.2f ms" % (k, pct(lst, 50), pct(ls, 50)))
+        finally:
+            mt.close()
+    if args.log_lines:
+        phase_logs(P, args, res)
+    phase_memory(P, args, res)
+
+
+def phase_logs(P, args, res):
+    mt = MiniTower(P, "logs")
+    try:
+        mt.deploy("hello-sh", "job.sh", 'echo "Hello, MiniTower!"')
+        b = json.loads(curl("-XPOST", mt.url + "/api/v1/apps/hello-sh/runs", "-H",
+                            "Authorization: Bearer " + mt.team, "-d", "{}"))
+        rid = b["run_id"]
+        rtok = json.loads(curl("-XPOST", mt.url + "/api/v1/runners/register", "-H",
+                               "Authorization: Bearer bench-reg", "-d", '{"name":"logs"}'))["token"]
+        raw = Raw(mt.url)
+        st, data = raw.req("POST", "/api/v1/runs/lease", rtok, "{}")
+        lease = json.loads(data)
+        P.stop(mt.srv)
+        import sqlite3
+        con = sqlite3.connect(mt.dir + "/mt.db")
+        aid = con.execute("SELECT id FROM run_attempts WHERE run_id=?", (rid,)).fetchone()[0]
+        con.close()
+        seed_logs(mt.dir + "/mt.db", aid, args.log_lines)
+        mt.start()
+        raw = Raw(mt.url)
+        last_seq = args.log_lines + 1000
+
+        def first_page():
+            u = urllib.parse.urlparse(mt.url)
+            c = rl.http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+            c.request("GET", "/api/v1/runs/%d/logs" % rid, headers={"Authorization": "Bearer " + mt.team})
+            r = c.getresponse()
+            got = 0
+            while got < 100000:     # the first 1,000 rows are about 100 kB
+                d = r.read1(65536)
+                if not d:
+                    break
+                got += len(d)
+            c.close()
+
+        fp = timed(first_page, args.scale_n)
+        lp = timed(lambda: raw.req("GET", "/api/v1/runs/%d/logs?after_seq=%d" % (rid, last_seq - 1000), mt.team),
+                   args.scale_n)
+        res["logs"] = {"first": (pct(fp, 50), pct(fp, 99)), "last": (pct(lp, 50), pct(lp, 99))}
+        say("  logs %d lines: first page p50 %.2f ms, last page p50 %.2f ms" % (args.log_lines, pct(fp, 50), pct(lp, 50)))
+        del lease
+    finally:
+        mt.close()
+
+
+def phase_memory(P, args, res):
+    """Peak RSS: minitowerd idle and after load, the runner idle and after jobs, the CLI deploying 50 MB."""
+    mt = MiniTower.__new__(MiniTower)
+    mt.P, mt.dir, mt.runners = P, os.path.join(P.tmp, "memory"), []
+    os.makedirs(mt.dir)
+    mt.env = dict(os.environ, MINITOWER_LISTEN_ADDR="127.0.0.1:0", MINITOWER_DB_PATH=mt.dir + "/mt.db",
+                  MINITOWER_OBJECTS_DIR=mt.dir + "/objects", MINITOWER_RUNNER_REGISTRATION_TOKEN="bench-reg",
+                  MINITOWER_ACCESS_LOG="false", MINITOWER_DB_SYNCHRONOUS="full", MINITOWER_SIGNUPS_PER_MINUTE="0")
+    mt.start()
+    try:
+        time.sleep(0.5)
+        m = {"srv_idle": rss_kb(mt.srv.pid, "VmRSS"), "srv_idle_anon": rss_kb(mt.srv.pid, "RssAnon")}
+        mt.team = json.loads(curl("-XPOST", mt.url + "/api/v1/teams/signup",
+                                  "-d", '{"slug":"bench","name":"Bench","password":"bench-pw"}'))["token"]
+        mt.deploy("hello-sh", "job.sh", 'echo "Hello, MiniTower!"')
+        r = mt.runner("mem")
+        time.sleep(0.5)
+        m["runner_idle"] = rss_kb(r.pid, "VmRSS")
+        m["runner_idle_anon"] = rss_kb(r.pid, "RssAnon")
+        run_client(P, [PY, os.path.join(HERE, "peer_client.py"), "mt", mt.url, mt.team, "hello-sh", "100"],
+                   None, mt.dir + "/client.log")
+        m["runner_busy"] = rss_kb(r.pid)
+        m["srv_load"] = rss_kb(mt.srv.pid)
+        # The CLI deploying a 50 MB project (incompressible).
+        proj = os.path.join(mt.dir, "big")
+        os.makedirs(proj)
+        with open(proj + "/Towerfile", "w") as f:
+            f.write('[app]\nname = "big"\nscript = "job.sh"\n')
+        with open(proj + "/job.sh", "w") as f:
+            f.write("echo hi\n")
+        with open(proj + "/blob.bin", "wb") as f:
+            f.write(os.urandom(50 * 1024 * 1024))
+        env = dict(os.environ, MINITOWER_SERVER_URL=mt.url, MINITOWER_API_TOKEN=mt.team, HOME=mt.dir)
+        cli = subprocess.Popen([os.path.join(TOP, "bin", "minitower-cli"), "deploy", "--dir", proj],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        _, status, ru = os.wait4(cli.pid, 0)
+        cli.returncode = os.waitstatus_to_exitcode(status)
+        m["cli_deploy"] = ru.ru_maxrss if cli.returncode == 0 else float("nan")
+        m["srv_upload"] = rss_kb(mt.srv.pid)
+        res.setdefault("mem", []).append(m)
+        say("  memory (KiB): %s" % m)
+    finally:
+        mt.close()
+
+
 # ---- phase 3: control plane and the disk ----
 
 def fsync_ceiling(d, secs=2.0):
@@ -514,10 +703,11 @@ def run_sh(P, sync, args):
     m1 = re.search(r"p50 ([\d.]+) ms  p99 ([\d.]+) ms", txt)
     m2 = re.search(r"= (\d+) runs/s", txt)
     m3 = re.search(r"sqlite single-row commits.*?: (\d+) commits/s", txt)
+    m4 = re.search(r"minitowerd peak RSS: (\d+) kB", txt)
     if p.returncode != 0 or not (m1 and m2):
         raise RuntimeError("bench/run.sh %s failed:\n%s" % (sync, txt[-3000:]))
     return {"disp_p50": float(m1.group(1)), "disp_p99": float(m1.group(2)), "lc": float(m2.group(1)),
-            "commits": float(m3.group(1)) if m3 else float("nan")}
+            "commits": float(m3.group(1)) if m3 else float("nan"), "rss": int(m4.group(1)) if m4 else None}
 
 
 def phase_control(P, args, res):
@@ -641,6 +831,54 @@ def table(res, args, t_start, t_end, load0, load1):
         L.append("Disk fsync ceiling (4 KiB `pwrite` + `fdatasync` in a loop, same disk): %s/s." %
                  mmm(res.get("fsync", []), "%.0f"))
         L.append("")
+    L.extend(scale_table(res, args))
+    return L
+
+
+def scale_table(res, args):
+    L = []
+    ks = [k for k in args.scale if ("scale", k) in res]
+    if ks:
+        L.append("**Scale** (`full`; %d samples each; lease = `POST /api/v1/runs/lease` then `release`, so the queue "
+                 "keeps its size; list = `GET /api/v1/runs?limit=50` and `?status=queued&limit=50`; runs seeded "
+                 "with sqlite3 into the stopped server's database):" % args.scale_n)
+        L.append("")
+        L.append("| queued runs | list p50 ms | list p99 ms | lease+release p50 ms | lease+release p99 ms |")
+        L.append("|---|---|---|---|---|")
+        for k in ks:
+            v = res[("scale", k)]
+            L.append("| %d | %.2f | %.2f | %.2f | %.2f |" % (k, v["list"][0], v["list"][1], v["lease"][0], v["lease"][1]))
+        L.append("")
+        a, b = res[("scale", ks[0])]["lease"][0], res[("scale", ks[-1])]["lease"][0]
+        L.append("* Lease with %d queued within 1.5× of %d queued: %.2f× — **%s**." %
+                 (ks[-1], ks[0], b / a, "met" if b <= 1.5 * a else "not met"))
+    if "logs" in res:
+        v = res["logs"]
+        L.append("* `GET /api/v1/runs/{run}/logs` of a run with %d lines: first page (the first ~100 kB of the "
+                 "stream, 1,000 rows) p50 %.2f / p99 %.2f ms; last page (`after_seq` = last − 1,000) p50 %.2f / "
+                 "p99 %.2f ms." % (args.log_lines, v["first"][0], v["first"][1], v["last"][0], v["last"][1]))
+    if L:
+        L.append("")
+    m = res.get("mem")
+    if m:
+        g = lambda k: mmm([x[k] / 1024.0 for x in m], "%.1f")  # noqa: E731
+        srv, run = statistics.median([x["srv_idle"] for x in m]) / 1024, statistics.median([x["runner_idle"] for x in m]) / 1024
+        L.append("**Memory** (MiB; RSS from /proc/PID/status, peaks are VmHWM; the CLI's from wait4):")
+        L.append("")
+        L.append("| | MiB | target |")
+        L.append("|---|---|---|")
+        L.append("| minitowerd idle (RSS after start) | %s | ≤ 8: **%s** |" % (g("srv_idle"), "met" if srv <= 8 else "not met"))
+        L.append("| &nbsp;&nbsp;of which anonymous (heap, stacks; the rest is shared library pages) | %s | |" % g("srv_idle_anon"))
+        L.append("| minitowerd peak after signup, deploy, 100 runs | %s | |" % g("srv_load"))
+        L.append("| minitowerd peak after a 50 MB upload | %s | |" % g("srv_upload"))
+        L.append("| runner idle (RSS after start) | %s | ≤ 4: **%s** |" % (g("runner_idle"), "met" if run <= 4 else "not met"))
+        L.append("| &nbsp;&nbsp;of which anonymous | %s | |" % g("runner_idle_anon"))
+        L.append("| runner peak after 100 runs (one slot; 4 slots need the slots branch) | %s | |" % g("runner_busy"))
+        L.append("| minitower-cli deploying a 50 MB project (peak) | %s | |" % g("cli_deploy"))
+        cp = [x.get("rss") for x in res.get(("cp", "full"), []) + res.get(("cp", "normal"), []) if x.get("rss")]
+        if cp:
+            L.append("| minitowerd peak in the control-plane phase (bench/run.sh) | %s | |" % mmm([x / 1024.0 for x in cp]))
+        L.append("")
     return L
 
 
@@ -694,15 +932,20 @@ def main():
                     help='runner A/B in the latency phase: "name:VAR=VAL;VAR=VAL,name2:" (VAL "" unsets)')
     ap.add_argument("--cp-samples", type=int, default=500)
     ap.add_argument("--cp-lifecycles", type=int, default=4000)
-    ap.add_argument("--only", default="peers,latency,control")
+    ap.add_argument("--only", default="peers,latency,control,scale")
+    ap.add_argument("--scale", default="1000,10000,100000", help="queued runs of the scale phase")
+    ap.add_argument("--scale-n", type=int, default=50, help="samples per scale figure")
+    ap.add_argument("--log-lines", type=int, default=1000000)
     ap.add_argument("--quick", action="store_true", help="small N, for debugging")
     ap.add_argument("--no-doc", action="store_true")
     args = ap.parse_args()
     args.conc = [int(x) for x in args.conc.split(",")]
+    args.scale = [int(x) for x in args.scale.split(",") if x]
     args.command = "make bench" if os.environ.get("MAKELEVEL") else "bench/bench.py " + " ".join(sys.argv[1:])
     if args.quick:
         args.jobs, args.repeats, args.lat_n, args.cancel_n = 30, 1, 20, 3
         args.cp_samples, args.cp_lifecycles = 100, 500
+        args.scale, args.scale_n, args.log_lines = [1000, 10000], 10, 20000
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(s, on_signal)
     P = Procs()
@@ -716,7 +959,8 @@ def main():
         res = {}
         t0, load0 = time.time(), " ".join(open("/proc/loadavg").read().split()[:3])
         phases = args.only.split(",")
-        for name, fn in (("peers", phase_peers), ("latency", phase_latency), ("control", phase_control)):
+        for name, fn in (("peers", phase_peers), ("latency", phase_latency), ("control", phase_control),
+                         ("scale", phase_scale)):
             if name in phases:
                 say("phase %s" % name)
                 fn(P, args, res)

@@ -58,4 +58,5 @@ fi
 /usr/bin/time -f "bench client: %U s user, %S s system, %e s wall" \
 	env BENCH_PID=$pid build/plain/bench_runs "$url" "$team" hello "$dir" "$sync" "$samples" "$lifecycles" $toks
 echo "minitowerd: $(echo "$(cpu $pid) - $before" | bc) s CPU during the benchmark"
+echo "minitowerd peak RSS: $(awk '/^VmHWM:/ {print $2}' /proc/$pid/status) kB"
 if [ -n "${BENCH_PERF:-}" ]; then kill -INT $perfpid; wait $perfpid || true; fi
