@@ -5,7 +5,7 @@
 #   make conformance     the TOML (toml-test) and JSON-Schema conformance suites
 #   make ui              build the web UI into frontend/dist
 #   make fuzz            run every libFuzzer target FUZZ_TIME seconds (docs/fuzzing.md)
-#   make bench           the benchmarks of docs/performance.md (slow; not part of check)
+#   make bench           MiniTower vs Celery/RQ and the benchmarks of docs/performance.md (~12 min; not part of check)
 #   make soak            the soak of docs/soak.md (SOAK_MINUTES, default 30; not part of check)
 CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson libcurl libarchive libsodium icu-uc icu-i18n
@@ -110,11 +110,12 @@ ui:
 clean:
 	rm -rf build bin
 
-# Run path, runner latency, and sandbox cost (issue 12); noisy on a busy machine.
+# MiniTower vs Celery and RQ, runner latency, cancel, control plane and the
+# disk in one run (issue 13, docs/performance.md); BENCH_ARGS e.g. --slots.
+# The sandbox cost of issue 12 is `sh bench/runner_latency.sh sandbox`.
 bench: all
-	sh bench/run.sh normal
-	sh bench/runner_latency.sh
-	sh bench/runner_latency.sh sandbox
+	bash scripts/install-deps --bench
+	/usr/bin/python3 bench/bench.py $(BENCH_ARGS)
 
 # libFuzzer targets: make fuzz (docs/fuzzing.md); build-tests builds them.
 include tests/fuzz/fuzz.mk

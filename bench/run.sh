@@ -15,8 +15,12 @@ make -s bin/minitowerd build/plain/libmt.a >/dev/null
 pk="libmicrohttpd sqlite3 jansson libcurl libarchive libsodium"
 cc -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/lib $(pkg-config --cflags $pk) -o build/plain/bench_runs \
 	bench/bench_runs.c build/plain/libmt.a $(pkg-config --libs $pk) -lcrypt -lpthread -lm
+pid= dir=
+# Also on INT, TERM, HUP and PIPE (output piped into a pager that is gone).
+trap 'set +e; trap "" INT TERM HUP PIPE; [ -z "$pid" ] || { kill $pid 2>/dev/null; wait $pid 2>/dev/null; }
+[ -z "$dir" ] || rm -rf "$dir"' EXIT
+trap 'exit 1' INT TERM HUP PIPE
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mt-bench.XXXXXX")
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 MINITOWER_LISTEN_ADDR=127.0.0.1:0 MINITOWER_DB_PATH=$dir/mt.db MINITOWER_OBJECTS_DIR=$dir/objects \
 MINITOWER_RUNNER_REGISTRATION_TOKEN=bench-reg MINITOWER_ACCESS_LOG=false \
 MINITOWER_DB_SYNCHRONOUS=$sync MINITOWER_SIGNUPS_PER_MINUTE=0 \
@@ -54,4 +58,5 @@ fi
 /usr/bin/time -f "bench client: %U s user, %S s system, %e s wall" \
 	env BENCH_PID=$pid build/plain/bench_runs "$url" "$team" hello "$dir" "$sync" "$samples" "$lifecycles" $toks
 echo "minitowerd: $(echo "$(cpu $pid) - $before" | bc) s CPU during the benchmark"
+echo "minitowerd peak RSS: $(awk '/^VmHWM:/ {print $2}' /proc/$pid/status) kB"
 if [ -n "${BENCH_PERF:-}" ]; then kill -INT $perfpid; wait $perfpid || true; fi

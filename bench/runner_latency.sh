@@ -36,12 +36,7 @@ cd "$top"
 make -s bin/minitowerd bin/minitower-runner bin/minitower-jobinit >/dev/null
 py=/usr/bin/python3
 [ -x $py ] || py=python3
-dir=$(mktemp -d "${TMPDIR:-/tmp}/mt-rbench.XXXXXX")
-pid= rpid= mounted=
-# Private copies: another build of bin/ during the benchmark cannot mix
-# binaries between rounds (the runner finds jobinit next to itself).
-mkdir "$dir/bin"
-cp bin/minitowerd bin/minitower-runner bin/minitower-jobinit "$dir/bin/"
+pid= rpid= mounted= cpid= dir=
 # stop PID SIGNAL: signals PID (twice for the runner: no drain wait), then
 # waits up to 10 s before SIGKILL.
 stop() {
@@ -54,17 +49,43 @@ stop() {
 	kill -s KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
+# Runs on every exit, also after INT, TERM, HUP and PIPE (the output went to
+# a `| tail` or `| head` that is gone): without `set -e` and with the
+# signals ignored, so a failing echo or a second signal cannot cut it short.
 cleanup() {
+	set +e
+	trap '' INT TERM HUP PIPE
+	[ -z "$cpid" ] || { kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null; }
 	[ -z "$rpid" ] || stop "$rpid" INT
 	for m in $mounted; do umount "$m" 2>/dev/null || true; done
 	[ -z "$pid" ] || stop "$pid" TERM
+	[ -n "$dir" ] || return 0
 	# Never rm -rf through a bind mount of /etc.
 	if grep -qF " $dir/" /proc/self/mountinfo; then
-		echo "still mounted under $dir (not removed):"; grep -F " $dir/" /proc/self/mountinfo
-	elif [ -n "${BENCH_KEEP:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
+		echo "still mounted under $dir (not removed):" >&2; grep -F " $dir/" /proc/self/mountinfo >&2
+	elif [ -n "${BENCH_KEEP:-}" ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' INT TERM HUP PIPE
+# fgwait CMD...: runs CMD in the background and waits for it, so that a
+# signal runs the trap at once instead of after CMD (the shell defers traps
+# while a foreground command runs); the trap then stops CMD too.
+cpid=
+fgwait() {
+	"$@" &
+	cpid=$!
+	_rc=0
+	wait "$cpid" || _rc=$?
+	cpid=
+	return $_rc
+}
+# The traps are set before the temp dir exists (cleanup copes with an empty
+# $dir), so no window leaves it behind.
+dir=$(mktemp -d "${TMPDIR:-/tmp}/mt-rbench.XXXXXX")
+# Private copies: another build of bin/ during the benchmark cannot mix
+# binaries between rounds (the runner finds jobinit next to itself).
+mkdir "$dir/bin"
+cp bin/minitowerd bin/minitower-runner bin/minitower-jobinit "$dir/bin/"
 MINITOWER_LISTEN_ADDR=127.0.0.1:0 MINITOWER_DB_PATH=$dir/mt.db MINITOWER_OBJECTS_DIR=$dir/objects \
 MINITOWER_RUNNER_REGISTRATION_TOKEN=bench-reg MINITOWER_ACCESS_LOG=false \
 MINITOWER_DB_SYNCHRONOUS=${MINITOWER_DB_SYNCHRONOUS:-full} MINITOWER_SIGNUPS_PER_MINUTE=0 \
@@ -120,7 +141,7 @@ warnings() {
 if [ $mode = latency ]; then
 	start_runner "$dir/runner" "$dir/runner.log"
 	echo "runner: one, MINITOWER_LEASE_WAIT=30s; MINITOWER_DB_SYNCHRONOUS=${MINITOWER_DB_SYNCHRONOUS:-full}; python $py; poll every $poll ms"
-	$py bench/runner_latency.py "$url" "$team" "$dir/runner.log" "$n" 5 "$poll" ${BENCH_APPS:-hello-sh hello-py}
+	fgwait $py bench/runner_latency.py "$url" "$team" "$dir/runner.log" "$n" 5 "$poll" ${BENCH_APPS:-hello-sh hello-py}
 	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); $(pressure)"
 	warnings "$dir/runner.log"
 	exit 0

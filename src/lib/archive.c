@@ -701,14 +701,26 @@ int
 archive_extract(const char *archive_path, const char *dest_dir,
     const struct archive_limits *lim, struct err *err)
 {
+	int fd = open(archive_path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return err_set(err, ERR_IO, "%s: %s", archive_path, strerror(errno));
+	rc = archive_extract_fd(fd, archive_path, dest_dir, lim, err);
+	close(fd);
+	return rc;
+}
+
+int
+archive_extract_fd(int fd, const char *archive_path, const char *dest_dir,
+    const struct archive_limits *lim, struct err *err)
+{
 	struct scan s = {0};
-	int fd = -1, cwd = -1, rc = -1;
+	int cwd = -1, rc = -1;
 	mode_t old_umask;
 
 	limits_of(lim, &s.max_entries, &s.max_bytes);
 	s.extracting = true;
-	fd = open(archive_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (lseek(fd, 0, SEEK_SET) != 0)
 		return err_set(err, ERR_IO, "%s: %s", archive_path, strerror(errno));
 	if (scan_fd(&s, fd, err) != 0)
 		goto out;
@@ -733,7 +745,6 @@ archive_extract(const char *archive_path, const char *dest_dir,
 out:
 	if (cwd >= 0)
 		close(cwd);
-	close(fd);
 	scan_free(&s);
 	return rc;
 }

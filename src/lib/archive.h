@@ -91,6 +91,13 @@ void archive_info_free(struct archive_info *info);
 int archive_extract(const char *archive_path, const char *dest_dir,
     const struct archive_limits *lim, struct err *err);
 
+/* As archive_extract, reading the archive from fd (from offset 0, whatever
+ * its offset; the caller keeps fd open and closes it), so that a process
+ * that cannot open the file (the runner's cache, after dropping privileges)
+ * can unpack it; archive_path only names it in messages. */
+int archive_extract_fd(int fd, const char *archive_path, const char *dest_dir,
+    const struct archive_limits *lim, struct err *err);
+
 /* The artifact the CLI built. */
 struct archive_pack_result {
 	int64_t	bytes;		/* size of the gzip file */

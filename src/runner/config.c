@@ -128,7 +128,11 @@ load_strings(struct config *c, const char *(*get)(const char *))
 		c->data_dir = xasprintf("%s/.minitower",
 		    get_set(get, "HOME") != NULL ? get_set(get, "HOME") : "/root");
 	v = get_set(get, "MINITOWER_PYTHON_BIN");
-	c->python_bin = xstrdup(v != NULL ? v : "python3");
+	/* The system interpreter when there is one: a python3 on PATH may be a
+	 * shim (pyenv) that costs ~100 ms per start (issue 13). */
+	if (v == NULL)
+		v = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+	c->python_bin = xstrdup(v);
 	v = get_set(get, "TMPDIR");
 	c->tmpdir = xstrdup(v != NULL ? v : "/tmp");
 	v = get_set(get, "PATH");
@@ -214,6 +218,21 @@ load_sandbox(struct config *c, const char *(*get)(const char *), uid_t euid, str
 	return 0;
 }
 
+/* MINITOWER_ARTIFACT_CACHE (on|off) and MINITOWER_ARTIFACT_CACHE_MAX. */
+static int
+load_artcache(struct config *c, const char *(*get)(const char *), struct err *err)
+{
+	const char *v = get_set(get, "MINITOWER_ARTIFACT_CACHE");
+
+	c->artifact_cache = true;
+	if (v != NULL && strcmp(v, "on") != 0) {
+		if (strcmp(v, "off") != 0)
+			return err_set(err, ERR_INVALID, "MINITOWER_ARTIFACT_CACHE must be on or off");
+		c->artifact_cache = false;
+	}
+	return positive_int(get, "MINITOWER_ARTIFACT_CACHE_MAX", 32, &c->artifact_cache_max, err);
+}
+
 int
 config_load(struct config *c, const char *(*get)(const char *), uid_t euid,
     struct err *err)
@@ -228,6 +247,8 @@ config_load(struct config *c, const char *(*get)(const char *), uid_t euid,
 	c->name = xstrdup(get_set(get, "MINITOWER_RUNNER_NAME"));
 	load_strings(c, get);
 	if (load_durations(c, get, err) != 0)
+		return -1;
+	if (load_artcache(c, get, err) != 0)
 		return -1;
 	v = get_set(get, "MINITOWER_VENV_CACHE");
 	c->venv_cache = true;

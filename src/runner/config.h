@@ -36,6 +36,8 @@ struct config {
 	int64_t	 slots;			/* jobs run at once, 1..CONFIG_SLOTS_MAX */
 	bool	 venv_cache;
 	int64_t	 venv_cache_max;
+	bool	 artifact_cache;	/* MINITOWER_ARTIFACT_CACHE (artcache.h) */
+	int64_t	 artifact_cache_max;	/* entries kept */
 	int64_t	 max_expanded;
 	int64_t	 max_entries;
 	char	*job_user;		/* NULL when unset */

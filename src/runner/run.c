@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "artcache.h"
 #include "call.h"
 #include "crashpoint.h"
 #include "heartbeat.h"
@@ -276,6 +277,11 @@ prepare_artifact(struct run *r)
 	int rc;
 
 	err_clear(&err);
+	if (workspace_from_cache(&r->w, &r->ag->cfg, r->li->artifact_sha256)) {
+		logship_runner_line(r->ls, "using cached run artifact");
+		log_info("artifact cache hit", "sha256=%s", r->w.sha256);
+		goto unpack;
+	}
 	logship_runner_line(r->ls, "downloading run artifact");
 	rc = workspace_download(&r->w, r->slot->http, &r->rs, prep_abort, r, &err);
 	if (rc == WS_STALE)
@@ -290,6 +296,8 @@ prepare_artifact(struct run *r)
 		set_result(r, "failed", NO_EXIT_CODE, "failed to download artifact: %s", err.msg);
 		return -1;
 	}
+	workspace_cache_store(&r->w, &r->ag->cfg, r->li->artifact_sha256);
+unpack:
 	rc = workspace_unpack(&r->w, &r->ag->cfg, prep_abort, r, &err);
 	if (rc == WS_ABORTED) {
 		prep_aborted(r);
@@ -799,6 +807,7 @@ lease_info_free(struct lease_info *li)
 	free(li->app_slug);
 	free(li->entrypoint);
 	free(li->lease_token);
+	free(li->artifact_sha256);
 	json_decref(li->input);
 	json_decref(li->sandbox);
 	json_decref(li->resources);

@@ -71,6 +71,7 @@ struct lease_info {
 	char	*app_slug;
 	char	*entrypoint;
 	char	*lease_token;
+	char	*artifact_sha256;	/* X-Artifact-SHA256 of the lease, or NULL */
 	json_t	*input;		/* object or NULL */
 	json_t	*sandbox;	/* the version's [app.sandbox], or NULL */
 	json_t	*resources;	/* its [app.resources], or NULL */

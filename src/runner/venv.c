@@ -90,6 +90,9 @@ venv_resolve(struct pyinfo *py, const struct config *cfg, char *errbuf, size_t e
 	venv_pyinfo_free(py);
 	py->exe = xstrdup(exe);
 	py->version = xstrdup(ver);
+	/* Which interpreter the Python runs get (issue 13: a PATH shim is slow). */
+	log_info("python interpreter", "python_bin=%s executable=%s version=%s", cfg->python_bin,
+	    exe, ver);
 	rc = 0;
 out:
 	free(path);

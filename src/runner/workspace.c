@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "artcache.h"
 #include "call.h"
 #include "crashpoint.h"
 #include "jobenv.h"
@@ -91,6 +92,9 @@ workspace_create(struct workspace *w, const struct config *cfg, const char *runn
 	int rc = -1;
 
 	w->import_paths = NULL;
+	w->import_raw = NULL;
+	w->cached = false;
+	w->art_fd = -1;
 	w->mounted = false;
 	if (mkdtemp(tmpl) == NULL) {
 		err_set(err, ERR_IO, "mkdtemp %s: %s", tmpl, strerror(errno));
@@ -129,15 +133,17 @@ out:
 /* Parses X-Import-Paths (a JSON array of strings); absent or empty means
  * none. */
 static void
-parse_import_paths(struct workspace *w, const struct client_resp *r)
+parse_import_paths(struct workspace *w, const char *raw)
 {
 	json_error_t je;
 	json_t *j;
 	size_t i;
 
-	if (r->import_paths[0] == '\0')
+	free(w->import_raw);
+	w->import_raw = xstrdup(raw);
+	if (raw[0] == '\0')
 		return;
-	j = json_loads(r->import_paths, JSON_DECODE_ANY, &je);
+	j = json_loads(raw, JSON_DECODE_ANY, &je);
 	if (j != NULL && json_is_array(j)) {
 		for (i = 0; i < json_array_size(j); i++)
 			if (!json_is_string(json_array_get(j, i)))
@@ -234,7 +240,7 @@ workspace_download(struct workspace *w, struct client *h, struct runstate *rs,
 		    resp.artifact_sha256, hex);
 	} else {
 		memcpy(w->sha256, hex, sizeof(w->sha256));
-		parse_import_paths(w, &resp);
+		parse_import_paths(w, resp.import_paths);
 		rc = WS_OK;
 	}
 	client_resp_free(&resp);
@@ -250,13 +256,19 @@ workspace_download(struct workspace *w, struct client *h, struct runstate *rs,
 static void __attribute__((noreturn))
 unpack_exec(const struct workspace *w, const struct config *cfg, int fd)
 {
-	char ents[24], exp[24], fds[16];
+	char ents[24], exp[24], fds[16], art[32];
+	const char *path = w->artifact;
 
+	if (w->cached) {	/* the cache's open file, not a path that may be gone */
+		snprintf(art, sizeof(art), "/proc/self/fd/%d", w->art_fd);
+		(void)fcntl(w->art_fd, F_SETFD, 0);
+		path = art;
+	}
 	snprintf(ents, sizeof(ents), "%lld", (long long)cfg->max_entries);
 	snprintf(exp, sizeof(exp), "%lld", (long long)cfg->max_expanded);
 	snprintf(fds, sizeof(fds), "%d", fd);
 	(void)fcntl(fd, F_SETFD, 0);
-	execl("/proc/self/exe", "minitower-runner", WORKSPACE_UNPACK_ARG, w->artifact, w->ws,
+	execl("/proc/self/exe", "minitower-runner", WORKSPACE_UNPACK_ARG, path, w->ws,
 	    ents, exp, fds, (char *)NULL);
 	dprintf(fd, "exec: %s", strerror(errno));
 	_exit(1);
@@ -281,6 +293,30 @@ workspace_unpack_main(int argc, char **argv)
 }
 #endif
 
+bool
+workspace_from_cache(struct workspace *w, const struct config *cfg, const char *sha)
+{
+	char *paths;
+	int fd = artcache_open(cfg, sha, &paths);
+
+	if (fd < 0)
+		return false;
+	w->cached = true;
+	w->art_fd = fd;
+	memcpy(w->sha256, sha, sizeof(w->sha256));
+	parse_import_paths(w, paths);
+	free(paths);
+	return true;
+}
+
+void
+workspace_cache_store(const struct workspace *w, const struct config *cfg,
+    const char *lease_sha)
+{
+	if (lease_sha != NULL && strcmp(lease_sha, w->sha256) == 0)
+		artcache_store(cfg, w->sha256, w->artifact, w->import_raw);
+}
+
 static void __attribute__((noreturn))
 unpack_child(struct workspace *w, const struct config *cfg, int fd)
 {
@@ -298,7 +334,8 @@ unpack_child(struct workspace *w, const struct config *cfg, int fd)
 	unpack_exec(w, cfg, fd);
 #endif
 	err_clear(&err);
-	if (archive_extract(w->artifact, w->ws, &lim, &err) == 0)
+	if ((w->cached ? archive_extract_fd(w->art_fd, w->artifact, w->ws, &lim, &err) :
+	    archive_extract(w->artifact, w->ws, &lim, &err)) == 0)
 		_exit(0);
 	n = strlen(err.msg);
 	if (write(fd, err.msg, n) != (ssize_t)n)
@@ -364,6 +401,9 @@ workspace_destroy(struct workspace *w)
 {
 	size_t i;
 
+	if (w->cached && w->art_fd >= 0)
+		close(w->art_fd);
+	free(w->import_raw);
 	if (w->mounted)
 		(void)umount2(w->dir, MNT_DETACH);
 	if (w->dir != NULL)

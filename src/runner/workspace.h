@@ -27,7 +27,10 @@ struct workspace {
 	char	*input_file;	/* dir/input.json */
 	char	*artifact;	/* dir/artifact.tar.gz */
 	char	**import_paths;	/* from X-Import-Paths, NULL-terminated or NULL */
+	char	*import_raw;	/* the X-Import-Paths value, for the cache */
 	char	 sha256[65];
+	bool	 cached;	/* unpacked from art_fd, the artifact cache's entry */
+	int	 art_fd;
 	/* Who owns it, and its size limit (set before workspace_create): */
 	bool	 owned;		/* everything belongs to uid:gid */
 	uid_t	 uid;
@@ -55,7 +58,19 @@ enum { WS_OK = 0, WS_FAILED = -1, WS_ABORTED = -2, WS_STALE = -3 };
 int workspace_download(struct workspace *w, struct client *h, struct runstate *rs,
     bool (*abort)(void *), void *abort_arg, struct err *err);
 
-/* Unpacks the artifact into w->ws in a child process; WS_ABORTED when abort
+/* The artifact cache (artcache.h): true when the entry of sha (the lease's
+ * artifact_sha256; NULL: false) is there and verified; then w->cached,
+ * w->sha256 and the import paths are set and nothing needs downloading. */
+bool workspace_from_cache(struct workspace *w, const struct config *cfg, const char *sha);
+
+/* After a successful download whose digest is lease_sha (the lease's
+ * artifact_sha256; NULL or another digest: nothing), stores the artifact in
+ * the cache. */
+void workspace_cache_store(const struct workspace *w, const struct config *cfg,
+    const char *lease_sha);
+
+/* Unpacks the artifact (the downloaded file, or the cache entry when
+ * w->cached) into w->ws in a child process; WS_ABORTED when abort
  * turned true (the child is killed). */
 int workspace_unpack(struct workspace *w, const struct config *cfg,
     bool (*abort)(void *), void *abort_arg, struct err *err);

@@ -271,6 +271,10 @@ granted(struct req *rq, struct resp *rs, struct lease *l, const char *tok, const
 	rs->on_complete_arg = d;
 	runs_answer(rs, 200, encode_lease(l, tok));
 	remaining_header(rs, l->a.lease_expires_at, api_cfg->lease_ttl_ms);
+	/* The artifact's digest, as on its download: a runner with the artifact
+	 * in its cache need not download it (docs/api-endpoints.md). */
+	if (l->artifact_sha256 != NULL)
+		resp_header(rs, "X-Artifact-SHA256", l->artifact_sha256);
 }
 
 /* Parses ?wait= (first run only); -1 when it answered 400. */

@@ -258,6 +258,7 @@ struct lease {
 	bool		 reissued;
 	char		*sandbox_json;		/* the version's; NULL when NULL */
 	char		*resources_json;	/* the version's; NULL when NULL */
+	char		*artifact_sha256;	/* the version's artifact, 64 hex */
 };
 
 /* A result report (api.md §1.8.7); strings borrowed. */

@@ -376,6 +376,7 @@ store_lease_clear(struct lease *l)
 	free(l->input_json);
 	free(l->sandbox_json);
 	free(l->resources_json);
+	free(l->artifact_sha256);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -389,7 +390,8 @@ fill_lease(struct conn *c, int64_t attempt_id, struct lease *l, struct err *err)
 	if (store_attempt_by_id(c, attempt_id, &l->a, err) == -1)
 		return -1;
 	st = db_prep(c, "SELECT r.run_no, r.app_id, v.version_no, v.entrypoint, v.timeout_seconds, "
-	    "r.input_json, v.sandbox_json, v.resources_json FROM runs r JOIN app_versions v "
+	    "r.input_json, v.sandbox_json, v.resources_json, v.artifact_sha256 FROM runs r "
+	    "JOIN app_versions v "
 	    "ON v.id=r.app_version_id WHERE r.id=?",
 	    "i", l->a.run_id);
 	if ((rc = one_row(c, st, err)) != 1)
@@ -402,6 +404,7 @@ fill_lease(struct conn *c, int64_t attempt_id, struct lease *l, struct err *err)
 	l->input_json = db_col_strdup(st, 5);
 	l->sandbox_json = db_col_strdup(st, 6);
 	l->resources_json = db_col_strdup(st, 7);
+	l->artifact_sha256 = db_col_strdup(st, 8);
 	sqlite3_reset(st);
 	return 0;
 }

@@ -102,6 +102,10 @@ RUNNER_MSGS = {
     "no usable cgroup, limits fall back to rlimits": ["limits"],
     "killed processes left by a previous process": [],
     "run refused": ERR, "cgroup creation failed": ERR,
+    # the artifact cache and the interpreter (issue 13, docs/runner.md)
+    "artifact cache hit": ["sha256"], "artifact cache evicted": ["sha256"],
+    "artifact cache entry corrupt": ["sha256", "error"], "artifact cache store failed": ERR,
+    "python interpreter": ["python_bin", "executable", "version"],
     # stale workspaces (docs/runner.md)
     "stale workspace removed": ["path", "run_id"],
     "stale workspace not removed": ["path", "run_id", "error"],

@@ -248,6 +248,10 @@ test_config(void **state)
 	    "MINITOWER_VENV_CACHE must be on or off");
 	assert_string_equal(load_err((const char *[]){ BASE, "MINITOWER_VENV_CACHE_MAX=0", NULL }, 1000),
 	    "MINITOWER_VENV_CACHE_MAX must be a positive integer");
+	assert_string_equal(load_err((const char *[]){ BASE, "MINITOWER_ARTIFACT_CACHE=1", NULL }, 1000),
+	    "MINITOWER_ARTIFACT_CACHE must be on or off");
+	assert_string_equal(load_err((const char *[]){ BASE, "MINITOWER_ARTIFACT_CACHE_MAX=-3", NULL }, 1000),
+	    "MINITOWER_ARTIFACT_CACHE_MAX must be a positive integer");
 	assert_string_equal(load_err((const char *[]){ BASE, "MINITOWER_MAX_ARTIFACT_ENTRIES=x", NULL }, 1000),
 	    "MINITOWER_MAX_ARTIFACT_ENTRIES must be a positive integer");
 	assert_string_equal(load_err((const char *[]){ BASE,
@@ -263,7 +267,8 @@ test_config(void **state)
 	assert_string_equal(c.server_url, "http://x");
 	assert_string_equal(c.environment, "default");
 	assert_string_equal(c.data_dir, "/home/u/.minitower");
-	assert_string_equal(c.python_bin, "python3");
+	/* The system interpreter where it exists (issue 13), else PATH's. */
+	assert_string_equal(c.python_bin, access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3");
 	assert_string_equal(c.tmpdir, "/tmp");
 	assert_string_equal(c.lang, "C.UTF-8");
 	assert_null(c.tz);	/* empty counts as unset */
@@ -275,6 +280,8 @@ test_config(void **state)
 	assert_int_equal(c.setup_timeout_ms, 900000);
 	assert_false(c.venv_cache);
 	assert_int_equal(c.venv_cache_max, 20);
+	assert_true(c.artifact_cache);
+	assert_int_equal(c.artifact_cache_max, 32);
 	assert_int_equal(c.max_entries, 100000);
 	assert_int_equal(c.max_expanded, 1073741824);
 	config_free(&c);

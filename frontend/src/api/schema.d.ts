@@ -3335,6 +3335,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Lease-Remaining-Ms": components["headers"]["XLeaseRemainingMs"];
+                    /** @description Lowercase hex SHA-256 of the version's artifact, the same value as on its download; a runner that has the artifact in its cache need not download it (docs/api-endpoints.md). */
+                    "X-Artifact-SHA256"?: string;
                     [name: string]: unknown;
                 };
                 content: {
