@@ -5,7 +5,9 @@ import App from './App.vue'
 import { currentTarget, router } from './router'
 import { onUnauthorized } from '@/api'
 import { clearSession, session } from '@/stores/session'
-import { clearQueryCache } from '@/composables/useQuery'
+import { clearQueryCache, invalidate } from '@/composables/useQuery'
+import { configureConnectivity } from '@/stores/connectivity'
+import { installNavigation } from './navigation'
 import './style.css'
 
 onUnauthorized(() => {
@@ -17,5 +19,8 @@ onUnauthorized(() => {
     void router.replace({ name: 'login', query: back !== '/' ? { redirect: back } : {} })
   }
 })
+
+configureConnectivity({ onBack: () => invalidate('') })
+installNavigation(router)
 
 createApp(App).use(router).mount('#app')

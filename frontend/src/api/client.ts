@@ -49,6 +49,8 @@ export type Fire = Schemas['Fire']
 export type FireOutcome = Schemas['FireOutcome']
 export type SchedulePreview = Schemas['SchedulePreview']
 export type AttemptEvent = Schemas['AttemptEvent']
+export type RunStats = Schemas['RunStats']
+export type RunStatsCounts = Schemas['RunStatsCounts']
 
 /** An API failure: HTTP status (0 for a network error), error.code when the server sent one, and the message to show. */
 export class ApiError extends Error {
@@ -85,6 +87,8 @@ export interface ClientOptions {
   getToken: () => string | null
   /** Called once for every 401 answered to an authenticated call. */
   onUnauthorized?: (err: ApiError) => void
+  /** Called after every call: false for a network error, true when the server answered. */
+  onReachable?: (ok: boolean) => void
   fetch?: typeof fetch
   /** Factory for upload requests (tests inject a fake). */
   xhr?: () => XMLHttpRequest
@@ -107,6 +111,20 @@ export interface Page {
 export interface RunFilter extends Page {
   status?: string
   app?: string
+  /** 'recent': newest queued_at first; absent: the API's status order. */
+  order?: 'recent'
+}
+
+/** One page of runs and the number of runs the filters match (X-Total-Count). */
+export interface RunPage {
+  runs: Run[]
+  total: number
+}
+
+export interface StatsQuery {
+  bucket?: 'hour' | 'day'
+  since?: string
+  until?: string
 }
 
 export interface LogStreamOptions {
@@ -156,8 +174,10 @@ export function createApiClient(opts: ClientOptions) {
       res = await doFetch(buildUrl(base, path, o.query), { method, headers, body, signal: o.signal })
     } catch (e) {
       if ((e as Error)?.name === 'AbortError') throw e
+      opts.onReachable?.(false)
       throw new ApiError(0, `Network error: ${(e as Error)?.message ?? String(e)}`)
     }
+    opts.onReachable?.(true)
     if (!res.ok) fail(errorFromBody(res.status, await res.text().catch(() => '')), auth)
     return res
   }
@@ -172,6 +192,14 @@ export function createApiClient(opts: ClientOptions) {
     } catch {
       throw new ApiError(res.status, `Invalid JSON in response (status ${res.status})`)
     }
+  }
+
+  /** GET with ?total=true: the list's runs and its X-Total-Count (the page's length when the header is missing). */
+  async function runPage(path: string, query: RequestOptions['query'], signal?: AbortSignal): Promise<RunPage> {
+    const res = await send('GET', path, { query: { ...query, total: 'true' }, signal })
+    const body = JSON.parse(await res.text()) as { runs: Run[] }
+    const total = Number(res.headers.get('X-Total-Count'))
+    return { runs: body.runs, total: Number.isFinite(total) && res.headers.has('X-Total-Count') ? total : body.runs.length }
   }
 
   /** POST multipart with field `artifact`; onProgress gets (sent, total) bytes. */
@@ -257,6 +285,17 @@ export function createApiClient(opts: ClientOptions) {
       }),
     listRuns: (filter: RunFilter = {}, signal?: AbortSignal) =>
       request<Json<'listRuns', 200>>('GET', '/api/v1/runs', { query: { ...filter }, signal }).then((r) => r.runs),
+    /** Team-wide runs with the total count (X-Total-Count). */
+    listRunsPage: (filter: RunFilter = {}, signal?: AbortSignal) => runPage('/api/v1/runs', { ...filter }, signal),
+    /** An app's runs (newest first) with the total count. */
+    listAppRunsPage: (slug: string, page: Page = {}, signal?: AbortSignal) =>
+      runPage(`/api/v1/apps/${seg(slug)}/runs`, { ...page }, signal),
+    /** GET /runs/stats: per-bucket outcome counts and percentiles of the team. */
+    runStats: (q: StatsQuery = {}, signal?: AbortSignal) =>
+      request<RunStats>('GET', '/api/v1/runs/stats', { query: { ...q }, signal }),
+    /** GET /apps/{app}/stats: the same for one app. */
+    appStats: (slug: string, q: StatsQuery = {}, signal?: AbortSignal) =>
+      request<RunStats>('GET', `/api/v1/apps/${seg(slug)}/stats`, { query: { ...q }, signal }),
     runSummary: (signal?: AbortSignal) => request<RunSummary>('GET', '/api/v1/runs/summary', { signal }),
     getRun: (id: number, signal?: AbortSignal) => request<Run>('GET', `/api/v1/runs/${id}`, { signal }),
     cancelRun: (id: number) => request<Run>('POST', `/api/v1/runs/${id}/cancel`),

@@ -3,6 +3,7 @@
 // that the router installs (sign out, back to the sign-in page).
 import { createApiClient, type ApiError } from './client'
 import { session } from '@/stores/session'
+import { reportReachable } from '@/stores/connectivity'
 
 let unauthorizedHandler: (err: ApiError) => void = () => {}
 
@@ -15,6 +16,7 @@ export const api = createApiClient({
   baseUrl: import.meta.env.VITE_API_BASE_URL ?? '',
   getToken: () => session.token,
   onUnauthorized: (err) => unauthorizedHandler(err),
+  onReachable: reportReachable,
 })
 
 export * from './client'

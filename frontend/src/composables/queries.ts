@@ -2,7 +2,7 @@
 // of observability.md §3.5: run lists every 2 s, a run (and its attempts)
 // every 2 s while it is active, the runner list every 10 s.
 import { computed, type Ref } from 'vue'
-import { api, type Run, type RunFilter } from '@/api'
+import { api, type Run, type RunFilter, type StatsQuery } from '@/api'
 import { isTerminal } from '@/util/status'
 import { useQuery, type Query } from './useQuery'
 
@@ -17,6 +17,33 @@ export function useRunSummary() {
 export function useRuns(filter: Ref<RunFilter>) {
   return useQuery(() => `runs:list:${JSON.stringify(filter.value)}`, (s) => api.listRuns(filter.value, s),
     { refetchMs: LIST_MS })
+}
+
+/** Team-wide runs with the total count (X-Total-Count); `filter` is reactive. */
+export function useRunsPage(filter: Ref<RunFilter>) {
+  return useQuery(() => `runs:page:${JSON.stringify(filter.value)}`, (s) => api.listRunsPage(filter.value, s),
+    { refetchMs: LIST_MS })
+}
+
+/** The newest failed and dead runs of the team, newest first (two small newest-first lists merged). */
+export function useRecentFailures(limit: number) {
+  return useQuery(() => `runs:failures:${limit}`, async (s) => {
+    const [failed, dead] = await Promise.all([
+      api.listRuns({ status: 'failed', order: 'recent', limit }, s),
+      api.listRuns({ status: 'dead', order: 'recent', limit }, s),
+    ])
+    return failed.concat(dead)
+      .sort((a, b) => Date.parse(b.queued_at) - Date.parse(a.queued_at) || b.run_id - a.run_id)
+      .slice(0, limit)
+  }, { refetchMs: LIST_MS })
+}
+
+const STATS_MS = 10_000
+
+/** GET /runs/stats (team) or /apps/{app}/stats when `app` is set; refreshed every 10 s. */
+export function useStats(app: Ref<string | null>, q: Ref<StatsQuery>) {
+  return useQuery(() => `stats:${app.value ?? ''}:${JSON.stringify(q.value)}`,
+    (s) => (app.value ? api.appStats(app.value, q.value, s) : api.runStats(q.value, s)), { refetchMs: STATS_MS })
 }
 
 export function useApps() {
@@ -34,6 +61,12 @@ export function useVersions(slug: Ref<string | null>) {
 export function useAppRuns(slug: Ref<string>, page: Ref<{ limit: number; offset: number }>) {
   return useQuery(() => `runs:app:${slug.value}:${page.value.limit}:${page.value.offset}`,
     (s) => api.listAppRuns(slug.value, page.value, s), { refetchMs: LIST_MS })
+}
+
+/** An app's runs (newest first) with the total count. */
+export function useAppRunsPage(slug: Ref<string>, page: Ref<{ limit: number; offset: number }>) {
+  return useQuery(() => `runs:apppage:${slug.value}:${page.value.limit}:${page.value.offset}`,
+    (s) => api.listAppRunsPage(slug.value, page.value, s), { refetchMs: LIST_MS })
 }
 
 /** One run, refreshed every 2 s while it is not terminal. */

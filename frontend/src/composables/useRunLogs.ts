@@ -6,7 +6,7 @@ import { onScopeDispose, ref, shallowRef, watch, type Ref } from 'vue'
 import { api, type LogEntry, type Run, type RunStatus } from '@/api'
 import { LogFollower, type FollowState } from '@/api/logFollower'
 
-export const MAX_LINES = 20_000
+export const MAX_LINES = 200_000
 
 export type LogItem =
   | { kind: 'line'; key: string; seq: number; stream: LogEntry['stream']; line: string; logged_at: string }

@@ -38,3 +38,32 @@ export function ago(ts: string | undefined, now = Date.now()): string {
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`
   return `${Math.floor(s / 86400)} d ago`
 }
+
+/** The browser's time zone name ("Europe/Berlin"), or "UTC±hh:mm" when Intl does not know it. */
+export function zoneName(d = new Date()): string {
+  try {
+    const z = Intl.DateTimeFormat().resolvedOptions().timeZone
+    if (z) return z
+  } catch {
+    // fall through to the offset
+  }
+  const off = -d.getTimezoneOffset()
+  const p = (n: number) => String(Math.floor(Math.abs(n))).padStart(2, '0')
+  return `UTC${off >= 0 ? '+' : '-'}${p(off / 60)}:${p(off % 60)}`
+}
+
+/** "2026-11-27 03:04:05 Europe/Berlin": the absolute time with its zone (for a title), or "" when absent. */
+export function absoluteTime(ts: string | undefined | null): string {
+  if (!ts) return ''
+  const d = new Date(ts)
+  if (Number.isNaN(d.getTime())) return ts
+  return `${formatTime(ts)} ${zoneName(d)}`
+}
+
+/** "in 5 min" / "3 min ago": ago() that also reads timestamps slightly in the future (clock skew) as just now. */
+export function relativeTime(ts: string | undefined | null, now = Date.now()): string {
+  if (!ts) return '—'
+  const t = Date.parse(ts)
+  if (!Number.isFinite(t)) return ts
+  return ago(ts, Math.max(now, t))
+}
