@@ -701,9 +701,13 @@ upload_done(struct hreq *h)
 	}
 	h->rq.upload_path = upload_finish(&h->up);
 	memcpy(h->rq.upload_sha256, h->up.sha256, sizeof(h->rq.upload_sha256));
-	if (h->up.io_error) {
+	if (h->up.io_error) {	/* drop the partial file now, before the 503 goes out */
 		h->rq.upload_io_error = true;
 		h->rq.upload_errno = h->up.io_errno;
+		if (h->rq.upload_path != NULL)
+			unlink(h->rq.upload_path);
+		free(h->rq.upload_path);
+		h->rq.upload_path = NULL;
 	}
 }
 
