@@ -438,9 +438,9 @@ main(int argc, char **argv)
 	if (ag.cfg.sweep_interval_ms > 0)
 		sweeping = pthread_create(&sweep_thread, NULL, sweep_main, &ag) == 0;
 	run_slots(&ag);
-	log_info("shutting down", NULL);
-	if (sweeping)
+	if (sweeping)	/* its last lines come before ours */
 		pthread_join(sweep_thread, NULL);
+	log_info("shutting down", NULL);
 	for (i = 0; i < ag.cfg.slots; i++)
 		slot_free(&ag.slots[i]);
 	free(ag.id.report);
