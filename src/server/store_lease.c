@@ -16,6 +16,7 @@
 #include "db.h"
 #include "store.h"
 #include "store_run.h"
+#include "store_schedule.h"
 #include "store_secret.h"
 #include "util.h"
 
@@ -412,7 +413,7 @@ fill_lease(struct conn *c, int64_t attempt_id, struct lease *l, struct err *err)
 static const char pick_sql[] = "SELECT r.id FROM runs r INDEXED BY runs_lease_order_idx "
     "JOIN environments e ON e.id=r.environment_id WHERE r.status='queued' AND "
     "r.cancel_requested=0 AND e.name=?" STORE_SECRETS_LEASABLE
-    " ORDER BY r.priority DESC, r.queued_at, r.id LIMIT 1";
+    STORE_SCHEDULE_LEASABLE " ORDER BY r.priority DESC, r.queued_at, r.id LIMIT 1";
 
 /* The runner's slots, its active attempts and its oldest never-started
  * one (0: none), read in the lease transaction. */

@@ -149,4 +149,14 @@ int store_schedule_run_finished(int64_t run_id, bool *paused, struct schedule *o
 /* minitower_schedules_enabled: live enabled schedules. */
 int store_schedule_count_enabled(int64_t *count, struct err *err);
 
+/* The lease pick's extra condition (store_lease.c): a run of a queue_one or
+ * cancel_previous schedule waits while another run of its schedule is still
+ * active (docs/schedules.md). At most one such run waits per schedule, so
+ * the pick never walks many of them. */
+#define STORE_SCHEDULE_LEASABLE " AND (r.schedule_id IS NULL OR NOT EXISTS (" \
+	"SELECT 1 FROM schedules sc WHERE sc.id=r.schedule_id AND sc.overlap_policy " \
+	"IN ('queue_one','cancel_previous') AND EXISTS (SELECT 1 FROM runs o " \
+	"INDEXED BY runs_schedule_idx WHERE o.schedule_id=r.schedule_id AND " \
+	"o.status IN ('leased','running','cancelling') AND o.id<>r.id)))"
+
 #endif

@@ -131,6 +131,10 @@ class ProtoRunner:
         assert st == 200, (st, b)
         return rid, lease
 
+    def lease_nothing(self, wait=1):
+        st, _, b = self.s.req("POST", "/api/v1/runs/lease?wait=%d" % wait, token=self.token)
+        assert st == 204, ("expected no run to lease", st, b)
+
     def result(self, rid, lease, status):
         body = {"status": status, "exit_code": 0 if status == "completed" else 1}
         st, _, b = self.s.req("POST", "/api/v1/runs/%d/result" % rid, body, token=self.token,
@@ -200,8 +204,9 @@ def overlap_allow(s):
 
 @test
 def overlap_queue_one(s):
-    """queue_one: one run waits behind the running one, the rest skip."""
-    tm, rn = Team(s), ProtoRunner(s)
+    """queue_one: one run waits behind the running one, the rest skip; a
+    second free runner does not get the waiting run until the first ends."""
+    tm, rn, rn2 = Team(s), ProtoRunner(s), ProtoRunner(s)
     sid = tm.schedule(overlap_policy="queue_one")["schedule_id"]
     rid, lease = rn.lease_start()
     wait_for(lambda: outcomes(tm.fires(sid)).count("skipped_overlap") >= 2, 20, "skips")
@@ -209,7 +214,11 @@ def overlap_queue_one(s):
     runs = tm.runs(sid)
     statuses = sorted(r["status"] for r in runs)
     assert statuses == ["queued", "running"], statuses
+    rn2.lease_nothing()
     rn.result(rid, lease, "completed")
+    rid2, lease2 = rn2.lease_start()
+    assert rid2 != rid and rid2 in [r["run_id"] for r in runs], (rid2, runs)
+    rn2.result(rid2, lease2, "completed")
     tm.finish(sid)
 
 
