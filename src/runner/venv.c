@@ -91,7 +91,7 @@ venv_resolve(struct pyinfo *py, const struct config *cfg, char *errbuf, size_t e
 	py->exe = xstrdup(exe);
 	py->version = xstrdup(ver);
 	/* Which interpreter the Python runs get (issue 13: a PATH shim is slow). */
-	log_info("python interpreter", "python_bin=%s executable=%s version=%s", cfg->python_bin,
+	log_info("python interpreter", "python_bin=%s executable=%s python_version=%s", cfg->python_bin,
 	    exe, ver);
 	rc = 0;
 out:

@@ -105,7 +105,7 @@ RUNNER_MSGS = {
     # the artifact cache and the interpreter (issue 13, docs/runner.md)
     "artifact cache hit": ["sha256"], "artifact cache evicted": ["sha256"],
     "artifact cache entry corrupt": ["sha256", "error"], "artifact cache store failed": ERR,
-    "python interpreter": ["python_bin", "executable", "version"],
+    "python interpreter": ["python_bin", "executable", "python_version"],
     # stale workspaces (docs/runner.md)
     "stale workspace removed": ["path", "run_id"],
     "stale workspace not removed": ["path", "run_id", "error"],

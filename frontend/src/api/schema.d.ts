@@ -1330,10 +1330,20 @@ export interface components {
             /** Format: date-time */
             until: string;
             totals: components["schemas"]["RunStatsCounts"];
-            buckets: (components["schemas"]["RunStatsCounts"] & {
-                /** Format: date-time */
-                start: string;
-            })[];
+            buckets: components["schemas"]["RunStatsBucket"][];
+        };
+        /** @description One bucket, in time order; empty buckets are listed too. */
+        RunStatsBucket: {
+            /** Format: date-time */
+            start: string;
+            runs: number;
+            completed: number;
+            failed: number;
+            cancelled: number;
+            dead: number;
+            success_rate?: number;
+            duration_ms?: components["schemas"]["Percentiles"];
+            wait_ms?: components["schemas"]["Percentiles"];
         };
         SecretPutRequest: {
             /** @description Any valid UTF-8 without NUL, at most 65536 bytes. */
