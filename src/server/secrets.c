@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "secrets.h"
 #include "util.h"
 
@@ -336,17 +337,53 @@ secrets_team_key_open(const struct secrets_key *mk, int64_t team_id,
 	return dk;
 }
 
+/* A team key the loaded master key does not open: `rotate-key` has probably
+ * re-sealed it already. Re-reads the key file once; when the key in it opens
+ * the team key, it becomes the master key (as a SIGHUP would do). */
+static struct secrets_key *
+team_key_after_rotation(int64_t team_id, const struct secrets_sealed *sealed, struct err *err)
+{
+	struct secrets_key *k, *dk = NULL;
+	struct err e;
+	char *path;
+
+	pthread_rwlock_rdlock(&master_lock);
+	path = master_path != NULL ? xstrdup(master_path) : NULL;
+	pthread_rwlock_unlock(&master_lock);
+	err_clear(&e);
+	if (path != NULL && (k = secrets_key_read(path, &e)) != NULL) {
+		if ((dk = secrets_team_key_open(k, team_id, sealed, &e)) != NULL) {
+			pthread_rwlock_wrlock(&master_lock);
+			secrets_key_free(master);
+			master = k;
+			pthread_rwlock_unlock(&master_lock);
+			log_info("secrets key reloaded", "reason=%s", "a team key was sealed with it");
+		} else {
+			secrets_key_free(k);
+		}
+	}
+	free(path);
+	if (dk == NULL)
+		err_set(err, ERR_UNAVAILABLE, "the secrets key does not open this team's key "
+		    "(rotated? put the new key file in place)");
+	return dk;
+}
+
 struct secrets_key *
 secrets_team_key(int64_t team_id, const struct secrets_sealed *sealed, struct err *err)
 {
 	struct secrets_key *dk = NULL;
+	bool loaded;
 
 	pthread_rwlock_rdlock(&master_lock);
-	if (master == NULL)
-		err_set(err, ERR_UNAVAILABLE, "secrets are not configured");
-	else
+	loaded = master != NULL;
+	if (loaded)
 		dk = secrets_team_key_open(master, team_id, sealed, err);
 	pthread_rwlock_unlock(&master_lock);
+	if (!loaded)
+		err_set(err, ERR_UNAVAILABLE, "secrets are not configured");
+	else if (dk == NULL)
+		dk = team_key_after_rotation(team_id, sealed, err);
 	return dk;
 }
 

@@ -85,8 +85,10 @@ void secrets_team_key_seal(const struct secrets_key *mk, int64_t team_id,
 /* Opens a sealed team data key; a new key or NULL with err. */
 struct secrets_key *secrets_team_key_open(const struct secrets_key *mk, int64_t team_id,
     const struct secrets_sealed *sealed, struct err *err);
-/* Opens a sealed team data key with the loaded master key; NULL with err
- * (ERR_UNAVAILABLE "secrets are not configured" without one). */
+/* Opens a sealed team data key with the loaded master key; when that fails,
+ * re-reads the key file once and adopts its key if it opens (an online
+ * rotate-key without SIGHUP). NULL with err: ERR_UNAVAILABLE "secrets are not
+ * configured" without a key, ERR_UNAVAILABLE when no key opens it. */
 struct secrets_key *secrets_team_key(int64_t team_id, const struct secrets_sealed *sealed,
     struct err *err);
 /* A new random data key for team_id sealed with the loaded master key into
