@@ -259,8 +259,9 @@ unpack_exec(const struct workspace *w, const struct config *cfg, int fd)
 	char ents[24], exp[24], fds[16], art[32];
 	const char *path = w->artifact;
 
-	if (w->cached) {	/* the cache's open file, not a path that may be gone */
-		snprintf(art, sizeof(art), "/proc/self/fd/%d", w->art_fd);
+	if (w->cached) {	/* the cache's open file (an unprivileged child cannot
+				 * follow /proc/self/fd links: not dumpable) */
+		snprintf(art, sizeof(art), "fd:%d", w->art_fd);
 		(void)fcntl(w->art_fd, F_SETFD, 0);
 		path = art;
 	}
@@ -286,8 +287,16 @@ workspace_unpack_main(int argc, char **argv)
 	    parse_i64(argv[5], &lim.max_expanded_bytes) != 0 || parse_i64(argv[6], &fd) != 0)
 		return 2;
 	err_clear(&err);
-	if (archive_extract(argv[2], argv[3], &lim, &err) == 0)
+	if (strncmp(argv[2], "fd:", 3) == 0) {
+		int64_t afd;
+
+		if (parse_i64(argv[2] + 3, &afd) != 0)
+			return 2;
+		if (archive_extract_fd((int)afd, "cached artifact", argv[3], &lim, &err) == 0)
+			return 0;
+	} else if (archive_extract(argv[2], argv[3], &lim, &err) == 0) {
 		return 0;
+	}
 	n = strlen(err.msg);
 	return write((int)fd, err.msg, n) == (ssize_t)n ? 1 : 2;
 }
